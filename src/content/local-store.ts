@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fail, fromSystem, throwIfAborted } from '../errors.js';
+import { type Digest, digestHex, isDigest, parseDigest, shortDigest } from '../oci/digest.js';
+import type { IngestManager, Ingester, Provider, ReaderOptions, Status, WriterOptions } from './types.js';
+import { type IngestPaths, lockIngest, openIngestWriter, readStatus } from './writer.js';
+
+/** A committed blob as the disk knows it (labels live in the metadata database). */
+export interface BlobInfo {
+  readonly digest: Digest;
+  readonly size: number;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/**
+ * The bytes on disk: blobs shared by every namespace plus the in-flight ingests.
+ * The namespaced, labelled view is the metadata content store built on top of it.
+ */
+export interface BlobStore extends Ingester, IngestManager {
+  /** The directory this store lives in (`<root>/content`). */
+  readonly dir: string;
+  /** @throws NotFound, InvalidArgument */
+  stat(digest: Digest): Promise<BlobInfo>;
+  reader: Provider['reader'];
+  /** Removes a committed blob. @throws NotFound */
+  delete(digest: Digest): Promise<void>;
+  /** Every committed blob. */
+  list(): Promise<BlobInfo[]>;
+  /** The path of a committed blob (for readers that need an fd, e.g. copy_file_range). */
+  blobPath(digest: Digest): string;
+}
+
+/**
+ * Opens the content directory at `dir` (`blobs/sha256/<hex>`, `ingest/<sha256(ref)>/`),
+ * creating it if needed.
+ */
+export async function openBlobStore(dir: string): Promise<BlobStore> {
+  const blobsDir = join(dir, 'blobs', 'sha256');
+  const ingestDir = join(dir, 'ingest');
+  await mkdir(blobsDir, { recursive: true });
+  await mkdir(ingestDir, { recursive: true });
+
+  const blobPath = (digest: Digest): string => {
+    parseDigest(digest);
+    if (!digest.startsWith('sha256:')) {
+      throw fail('InvalidArgument', `content ${shortDigest(digest)}: only sha256 is stored`);
+    }
+    return join(blobsDir, digestHex(digest));
+  };
+  const ingestPath = (ref: string): string => {
+    if (ref.length === 0) throw fail('InvalidArgument', 'ingest: empty ref');
+    return join(ingestDir, createHash('sha256').update(ref).digest('hex'));
+  };
+  const paths = (ref: string): IngestPaths => ({ dir: ingestPath(ref), blobsDir, blobPath });
+
+  const statBlob = async (digest: Digest): Promise<BlobInfo> => {
+    try {
+      const st = await stat(blobPath(digest));
+      return { digest, size: st.size, createdAt: st.birthtime, updatedAt: st.mtime };
+    } catch (err) {
+      throw fromSystem(err, `content ${digest}`);
+    }
+  };
+
+  return {
+    dir,
+    blobPath,
+    stat: statBlob,
+
+    async reader(digest: Digest, options: ReaderOptions = {}): Promise<Readable> {
+      const { size } = await statBlob(digest);
+      const start = options.offset ?? 0;
+      if (start < 0 || start > size) {
+        throw fail('InvalidArgument', `content ${digest}: offset ${start} outside 0..${size}`);
+      }
+      const end = options.length === undefined ? size : Math.min(size, start + options.length);
+      if (end === start) return createReadStream(blobPath(digest), { start: 0, end: -1 });
+      return createReadStream(blobPath(digest), { start, end: end - 1 });
+    },
+
+    async delete(digest: Digest): Promise<void> {
+      try {
+        await unlink(blobPath(digest));
+      } catch (err) {
+        throw fromSystem(err, `content ${digest}`);
+      }
+    },
+
+    async list(): Promise<BlobInfo[]> {
+      const names = await readdir(blobsDir);
+      const infos: BlobInfo[] = [];
+      for (const hex of names) {
+        const digest = `sha256:${hex}`;
+        if (!isDigest(digest)) continue;
+        try {
+          infos.push(await statBlob(digest));
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'NotFound') throw err;
+        }
+      }
+      return infos;
+    },
+
+    async writer(options: WriterOptions) {
+      throwIfAborted(options.signal);
+      if (options.expected !== undefined) {
+        const stored = await statBlob(options.expected).catch(() => undefined);
+        if (stored) throw fail('AlreadyExists', `content ${options.expected}: already exists`);
+      }
+      const p = paths(options.ref);
+      const lock = await lockIngest(p.dir, { create: true });
+      if (lock === 'busy' || lock === 'gone') {
+        throw fail('Unavailable', `ingest ${options.ref}: locked by another writer`);
+      }
+      try {
+        return await openIngestWriter({
+          ref: options.ref,
+          paths: p,
+          lock,
+          ...(options.total === undefined ? {} : { total: options.total }),
+          ...(options.expected === undefined ? {} : { expected: options.expected }),
+        });
+      } catch (err) {
+        await lock.close();
+        throw fromSystem(err, `ingest ${options.ref}`);
+      }
+    },
+
+    async status(ref: string): Promise<Status> {
+      const status = await readStatus(ingestPath(ref));
+      if (!status) throw fail('NotFound', `ingest ${ref}: not found`);
+      return status;
+    },
+
+    async listStatuses(): Promise<Status[]> {
+      const statuses: Status[] = [];
+      for (const name of await readdir(ingestDir)) {
+        const status = await readStatus(join(ingestDir, name)).catch(() => undefined);
+        if (status) statuses.push(status);
+      }
+      return statuses;
+    },
+
+    async abort(ref: string): Promise<void> {
+      const dir = ingestPath(ref);
+      const status = await readStatus(dir);
+      if (!status) throw fail('NotFound', `ingest ${ref}: not found`);
+      const lock = await lockIngest(dir, { create: false });
+      if (lock === 'gone') throw fail('NotFound', `ingest ${ref}: not found`);
+      if (lock === 'busy') throw fail('Unavailable', `ingest ${ref}: locked by another writer`);
+      try {
+        await rm(dir, { recursive: true, force: true });
+      } finally {
+        await lock.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,221 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream, constants as fsConstants } from 'node:fs';
+import { chmod, type FileHandle, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errno, fail, fromSystem } from '../errors.js';
+import type { Digest } from '../oci/digest.js';
+import { shortDigest } from '../oci/digest.js';
+import { tryLock } from '../sys/index.js';
+import { readOptional, syncDir } from './fsutil.js';
+import type { CommitOptions, Status, Writer } from './types.js';
+
+/** Where an ingest lives and where its blob goes once committed. */
+export interface IngestPaths {
+  /** `<root>/content/ingest/<sha256(ref)>` */
+  readonly dir: string;
+  /** `<root>/content/blobs/sha256` */
+  readonly blobsDir: string;
+  blobPath(digest: Digest): string;
+}
+
+/**
+ * Locks an ingest directory: an exclusive flock on `<dir>/lock`, checked against the path
+ * after locking (a committer or an abort may remove the dir between our open and flock).
+ * With `create`, a missing dir is made; without, a missing dir gives 'gone'.
+ * Returns the lock's handle, 'busy' when another writer holds it, or 'gone'.
+ */
+export async function lockIngest(
+  dir: string,
+  options: { create: boolean },
+): Promise<FileHandle | 'busy' | 'gone'> {
+  const lockPath = join(dir, 'lock');
+  for (;;) {
+    if (options.create) await mkdir(dir, { recursive: true });
+    let handle: FileHandle;
+    try {
+      handle = await open(lockPath, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600);
+    } catch (err) {
+      if (errno(err) !== 'ENOENT') throw err;
+      if (!options.create) return 'gone';
+      continue;
+    }
+    if (!tryLock(handle.fd)) {
+      await handle.close();
+      return 'busy';
+    }
+    const [held, now] = await Promise.all([handle.stat(), stat(lockPath).catch(() => undefined)]);
+    if (now !== undefined && now.ino === held.ino) return handle;
+    await handle.close();
+    if (!options.create && now === undefined) return 'gone';
+  }
+}
+
+export async function readStatus(dir: string): Promise<Status | undefined> {
+  const ref = await readOptional(join(dir, 'ref'));
+  if (ref === undefined) return undefined;
+  const [total, expected, startedAt] = await Promise.all(
+    ['total', 'expected', 'startedat'].map((f) => readOptional(join(dir, f))),
+  );
+  const data = await stat(join(dir, 'data')).catch(() => undefined);
+  const started = startedAt === undefined ? (data?.birthtime ?? new Date()) : new Date(startedAt);
+  return {
+    ref,
+    offset: data?.size ?? 0,
+    ...(total === undefined ? {} : { total: Number(total) }),
+    ...(expected === undefined ? {} : { expected: expected as Digest }),
+    startedAt: started,
+    updatedAt: data?.mtime ?? started,
+  };
+}
+
+export interface OpenWriterOptions {
+  readonly ref: string;
+  readonly paths: IngestPaths;
+  readonly lock: FileHandle;
+  readonly total?: number;
+  readonly expected?: Digest;
+}
+
+/** Opens the ingest whose lock the caller holds, resuming from the bytes on disk. */
+export async function openIngestWriter(options: OpenWriterOptions): Promise<Writer> {
+  const { ref, paths, lock } = options;
+  const existing = await readOptional(join(paths.dir, 'ref'));
+  if (existing !== undefined && existing !== ref) {
+    throw fail('Internal', `ingest ${ref}: directory holds ref ${existing}`);
+  }
+  if (existing === undefined) {
+    await writeFile(join(paths.dir, 'startedat'), new Date().toISOString());
+    await writeFile(join(paths.dir, 'ref'), ref);
+  }
+  if (options.total !== undefined) await writeFile(join(paths.dir, 'total'), String(options.total));
+  if (options.expected !== undefined) await writeFile(join(paths.dir, 'expected'), options.expected);
+  const dataPath = join(paths.dir, 'data');
+  const data = await open(dataPath, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644);
+  const writer = new IngestWriter(ref, paths, lock, data, dataPath);
+  await writer.truncate((await data.stat()).size);
+  return writer;
+}
+
+class IngestWriter implements Writer {
+  private hash: Hash = createHash('sha256');
+  private written = 0;
+  private closed = false;
+
+  constructor(
+    readonly ref: string,
+    private readonly paths: IngestPaths,
+    private readonly lock: FileHandle,
+    private readonly data: FileHandle,
+    private readonly dataPath: string,
+  ) {}
+
+  get offset(): number {
+    return this.written;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    this.assertOpen();
+    let done = 0;
+    while (done < chunk.byteLength) {
+      const { bytesWritten } = await this.data
+        .write(chunk, done, chunk.byteLength - done, this.written + done)
+        .catch((err: unknown) => {
+          throw fromSystem(err, `ingest ${this.ref}`);
+        });
+      done += bytesWritten;
+    }
+    this.hash.update(chunk);
+    this.written += chunk.byteLength;
+  }
+
+  digest(): Digest {
+    return `sha256:${this.hash.copy().digest('hex')}`;
+  }
+
+  async truncate(size: number): Promise<void> {
+    this.assertOpen();
+    const onDisk = (await this.data.stat()).size;
+    if (size < 0 || size > onDisk) {
+      throw fail('InvalidArgument', `ingest ${this.ref}: cannot truncate to ${size} of ${onDisk}`);
+    }
+    if (size < onDisk) await this.data.truncate(size);
+    this.hash = createHash('sha256');
+    this.written = 0;
+    if (size === 0) return;
+    for await (const chunk of createReadStream(this.dataPath, { start: 0, end: size - 1 })) {
+      this.hash.update(chunk as Buffer);
+      this.written += (chunk as Buffer).byteLength;
+    }
+  }
+
+  async commit(options: CommitOptions = {}): Promise<Digest> {
+    this.assertOpen();
+    if (options.size !== undefined && options.size !== this.written) {
+      throw fail(
+        'FailedPrecondition',
+        `ingest ${this.ref}: unexpected commit size ${this.written}, expected ${options.size}`,
+      );
+    }
+    const digest = this.digest();
+    if (options.expected !== undefined && options.expected !== digest) {
+      throw fail(
+        'FailedPrecondition',
+        `ingest ${this.ref}: unexpected commit digest ${digest}, expected ${options.expected}`,
+      );
+    }
+    const target = this.paths.blobPath(digest);
+    let remove = false;
+    try {
+      await this.data.sync();
+      await this.data.close();
+      this.closed = true;
+      if (await exists(target)) {
+        remove = true;
+        throw fail('AlreadyExists', `content ${shortDigest(digest)}: already exists`);
+      }
+      await chmod(this.dataPath, 0o444);
+      await rename(this.dataPath, target);
+      remove = true;
+      await syncDir(this.paths.blobsDir);
+      return digest;
+    } catch (err) {
+      throw fromSystem(err, `ingest ${this.ref}: commit`);
+    } finally {
+      // A failure before the rename keeps the bytes: the ingest stays resumable.
+      if (this.closed) await this.release({ remove });
+    }
+  }
+
+  async status(): Promise<Status> {
+    const status = await readStatus(this.paths.dir);
+    if (!status) throw fail('NotFound', `ingest ${this.ref}: not found`);
+    return { ...status, offset: this.written };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.data.close();
+    await this.release({ remove: false });
+  }
+
+  private async release(options: { remove: boolean }): Promise<void> {
+    // Remove while still holding the lock, so no other writer can open the dir meanwhile.
+    if (options.remove) await rm(this.paths.dir, { recursive: true, force: true });
+    await this.lock.close().catch(() => {});
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw fail('FailedPrecondition', `ingest ${this.ref}: writer is closed`);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if (errno(err) === 'ENOENT') return false;
+    throw err;
+  }
+}

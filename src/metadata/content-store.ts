@@ -1,0 +1,235 @@
+import type { Readable } from 'node:stream';
+import type { BlobStore } from '../content/local-store.js';
+import type {
+  CommitOptions,
+  Info,
+  Labels,
+  ReaderOptions,
+  Status,
+  Store,
+  Writer,
+  WriterOptions,
+} from '../content/types.js';
+import { fail, isCode } from '../errors.js';
+import { labelledAdaptor, parseFilters } from '../filters.js';
+import { type Digest, parseDigest } from '../oci/digest.js';
+import { type Db, parseLabels, validateLabels, write } from './db.js';
+import { ensureNamespace } from './namespaces.js';
+
+interface Row {
+  digest: string;
+  size: number;
+  labels: string;
+  created_at: number;
+  updated_at: number;
+}
+
+const toInfo = (r: Row): Info => ({
+  digest: parseDigest(r.digest),
+  size: r.size,
+  labels: parseLabels(r.labels),
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
+});
+
+/**
+ * The content store one namespace sees: the shared blob store filtered and labelled by the
+ * namespace's `content` records, with ingests recorded in `ingests`. Blobs already on disk
+ * for another namespace are shared (containerd's default "shared" policy): opening a writer
+ * for such a digest records it here and gives AlreadyExists without moving a byte.
+ *
+ * Ingest refs are per namespace: the backing ingest is named `<namespace>/<ref>`.
+ */
+export function namespacedContentStore(db: Db, blobs: BlobStore, namespace: string): Store {
+  const prefix = `${namespace}/`;
+  const backendRef = (ref: string) => prefix + ref;
+
+  const find = (digest: Digest): Info | undefined => {
+    const row = db
+      .prepare('SELECT * FROM content WHERE namespace = ? AND digest = ?')
+      .get(namespace, digest) as Row | undefined;
+    return row && toInfo(row);
+  };
+  const info = async (digest: Digest): Promise<Info> => {
+    parseDigest(digest);
+    const found = find(digest);
+    if (!found) throw fail('NotFound', `content ${digest}: not found`);
+    return found;
+  };
+  /** Inserts the record unless present; true when it was already there. */
+  const record = (digest: Digest, size: number, labels: Labels): boolean =>
+    write(db, () => {
+      ensureNamespace(db, namespace);
+      const now = Date.now();
+      const result = db
+        .prepare(
+          `INSERT INTO content (namespace, digest, size, labels, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(namespace, digest) DO NOTHING`,
+        )
+        .run(namespace, digest, size, JSON.stringify(labels), now, now);
+      return result.changes === 0;
+    });
+  const forgetIngest = (ref: string) =>
+    write(db, () => {
+      db.prepare('DELETE FROM ingests WHERE namespace = ? AND ref = ?').run(namespace, ref);
+    });
+  const toUserStatus = (s: Status): Status => ({ ...s, ref: s.ref.slice(prefix.length) });
+
+  /** Records a blob already on disk in this namespace ("shared" policy). */
+  const adopt = async (digest: Digest, size: number | undefined): Promise<boolean> => {
+    const stored = await blobs.stat(digest).catch(() => undefined);
+    if (!stored || (size !== undefined && stored.size !== size)) return false;
+    record(digest, stored.size, {});
+    return true;
+  };
+
+  return {
+    info,
+
+    async reader(digest: Digest, options?: ReaderOptions): Promise<Readable> {
+      await info(digest);
+      return blobs.reader(digest, options);
+    },
+
+    async writer(options: WriterOptions): Promise<Writer> {
+      const { expected } = options;
+      if (expected !== undefined) {
+        parseDigest(expected, `ingest ${options.ref}: expected`);
+        if (find(expected) || (await adopt(expected, options.total))) {
+          throw fail('AlreadyExists', `content ${expected}: already exists`);
+        }
+      }
+      write(db, () => {
+        ensureNamespace(db, namespace);
+        db.prepare(
+          `INSERT INTO ingests (namespace, ref, expected, total, created_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT(namespace, ref) DO UPDATE SET expected = excluded.expected, total = excluded.total`,
+        ).run(namespace, options.ref, expected ?? null, options.total ?? null, Date.now());
+      });
+      const inner = await blobs.writer({ ...options, ref: backendRef(options.ref) });
+      return namespacedWriter(inner, options.ref, {
+        committed: (digest, size, labels) => {
+          forgetIngest(options.ref);
+          return record(digest, size, labels);
+        },
+        status: toUserStatus,
+      });
+    },
+
+    async status(ref: string): Promise<Status> {
+      return toUserStatus(await blobs.status(backendRef(ref)));
+    },
+
+    async listStatuses(): Promise<Status[]> {
+      const all = await blobs.listStatuses();
+      return all.filter((s) => s.ref.startsWith(prefix)).map(toUserStatus);
+    },
+
+    async abort(ref: string): Promise<void> {
+      await blobs.abort(backendRef(ref));
+      forgetIngest(ref);
+    },
+
+    async update(digest, labels, fieldpaths = []) {
+      validateLabels(labels);
+      return write(db, () => {
+        const current = find(digest);
+        if (!current) throw fail('NotFound', `content ${digest}: not found`);
+        const next = mergeLabels(current.labels, labels, fieldpaths);
+        db.prepare(
+          'UPDATE content SET labels = ?, updated_at = ? WHERE namespace = ? AND digest = ?',
+        ).run(JSON.stringify(next), Date.now(), namespace, digest);
+        return find(digest)!;
+      });
+    },
+
+    async walk(fn, filters = []) {
+      const filter = parseFilters(filters);
+      const rows = db
+        .prepare('SELECT * FROM content WHERE namespace = ? ORDER BY digest')
+        .all(namespace) as Row[];
+      for (const row of rows) {
+        const i = toInfo(row);
+        const fields = { digest: i.digest, size: String(i.size) };
+        if (filter.match(labelledAdaptor(fields, i.labels))) await fn(i);
+      }
+    },
+
+    /**
+     * Removes this namespace's record; the bytes go when no namespace records them.
+     * TODO(#7): leave the bytes to garbage collection, which can see in-flight work.
+     */
+    async delete(digest: Digest) {
+      parseDigest(digest);
+      const orphaned = write(db, () => {
+        const result = db
+          .prepare('DELETE FROM content WHERE namespace = ? AND digest = ?')
+          .run(namespace, digest);
+        if (result.changes === 0) throw fail('NotFound', `content ${digest}: not found`);
+        return !db.prepare('SELECT 1 FROM content WHERE digest = ? LIMIT 1').get(digest);
+      });
+      if (orphaned) await blobs.delete(digest).catch(() => {});
+    },
+  };
+}
+
+/**
+ * containerd's label update: with no fieldpaths the labels are replaced; with
+ * `labels.<key>` fieldpaths only those keys change (an empty value removes the key);
+ * `labels` alone replaces them all.
+ */
+export function mergeLabels(
+  current: Labels,
+  labels: Labels,
+  fieldpaths: readonly string[],
+): Record<string, string> {
+  if (fieldpaths.length === 0 || fieldpaths.includes('labels')) return clean(labels);
+  const next: Record<string, string> = { ...current };
+  for (const path of fieldpaths) {
+    if (!path.startsWith('labels.')) {
+      throw fail('InvalidArgument', `content: cannot update field ${path}`);
+    }
+    const key = path.slice('labels.'.length);
+    const value = labels[key];
+    if (value === undefined || value === '') delete next[key];
+    else next[key] = value;
+  }
+  return next;
+}
+
+function clean(labels: Labels): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([, v]) => v !== ''));
+}
+
+interface WriterHooks {
+  committed(digest: Digest, size: number, labels: Labels): boolean;
+  status(s: Status): Status;
+}
+
+function namespacedWriter(inner: Writer, ref: string, hooks: WriterHooks): Writer {
+  return {
+    ref,
+    get offset() {
+      return inner.offset;
+    },
+    write: (chunk) => inner.write(chunk),
+    digest: () => inner.digest(),
+    truncate: (size) => inner.truncate(size),
+    close: () => inner.close(),
+    status: async () => hooks.status(await inner.status()),
+    async commit(options: CommitOptions = {}) {
+      const size = inner.offset;
+      let digest: Digest;
+      try {
+        digest = await inner.commit(options);
+      } catch (err) {
+        // The bytes are already stored (by another ingest or namespace): record them here.
+        if (!isCode(err, 'AlreadyExists')) throw err;
+        digest = options.expected ?? inner.digest();
+      }
+      const existed = hooks.committed(digest, size, options.labels ?? {});
+      if (existed) throw fail('AlreadyExists', `content ${digest}: already exists`);
+      return digest;
+    },
+  };
+}

@@ -1,0 +1,18 @@
+/**
+ * metadata: every record strata keeps, in one SQLite database (`<root>/meta.db`, WAL):
+ * namespaces, images, content records (which namespace sees which blob, with labels),
+ * ingests, leases and, later, snapshots. Stores are synchronous (better-sqlite3) and each
+ * write is one short transaction; file work happens before or after it, never inside.
+ */
+export { type Db, migrate, openDatabase, read, write } from './db.js';
+export { MIGRATIONS, type Migration } from './migrations.js';
+export {
+  ensureNamespace,
+  type Namespace,
+  type NamespaceStore,
+  namespaceStore,
+  registerNamespacedTable,
+  validateNamespace,
+} from './namespaces.js';
+export { type Image, type ImageStore, imageStore, type NewImage } from './images.js';
+export { mergeLabels, namespacedContentStore } from './content-store.js';

@@ -1,0 +1,81 @@
+import { mkdir } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type BlobStore, openBlobStore } from './content/index.js';
+import type { Store } from './content/types.js';
+import {
+  type Db,
+  type ImageStore,
+  imageStore,
+  type NamespaceStore,
+  namespacedContentStore,
+  namespaceStore,
+  openDatabase,
+  validateNamespace,
+} from './metadata/index.js';
+
+/**
+ * A strata root: one directory holding everything (see docs/ARCHITECTURE.md):
+ *
+ *   <root>/meta.db            SQLite, every record
+ *   <root>/content/           blobs and ingests
+ *   <root>/snapshots/<name>/  snapshot dirs per snapshotter
+ *   <root>/tmp/               staging
+ */
+export interface RootOptions {
+  /** Default: `$STRATA_ROOT`, else `/var/lib/strata` as root, else `$XDG_DATA_HOME/strata`. */
+  readonly root?: string;
+  /** Default: `$STRATA_NAMESPACE`, else `default`. */
+  readonly namespace?: string;
+}
+
+/** An open root seen from one namespace. */
+export interface Strata {
+  readonly root: string;
+  readonly namespace: string;
+  readonly db: Db;
+  readonly blobs: BlobStore;
+  /** The content store as this namespace sees it. */
+  readonly content: Store;
+  readonly images: ImageStore;
+  readonly namespaces: NamespaceStore;
+  /** The same root seen from another namespace (sharing the database connection). */
+  withNamespace(namespace: string): Strata;
+  /** Closes the database; the object is unusable afterwards. */
+  close(): void;
+}
+
+export function defaultRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.STRATA_ROOT) return resolve(env.STRATA_ROOT);
+  if (process.getuid?.() === 0) return '/var/lib/strata';
+  const data = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(data, 'strata');
+}
+
+export function defaultNamespace(env: NodeJS.ProcessEnv = process.env): string {
+  return env.STRATA_NAMESPACE || 'default';
+}
+
+/**
+ * Opens (creating if needed) a root.
+ * @throws InvalidArgument for a bad namespace name; PermissionDenied when the root is not writable.
+ */
+export async function openStrata(options: RootOptions = {}): Promise<Strata> {
+  const root = resolve(options.root ?? defaultRoot());
+  const namespace = validateNamespace(options.namespace ?? defaultNamespace());
+  await mkdir(join(root, 'tmp'), { recursive: true });
+  const blobs = await openBlobStore(join(root, 'content'));
+  const db = openDatabase(join(root, 'meta.db'));
+  const view = (ns: string): Strata => ({
+    root,
+    namespace: ns,
+    db,
+    blobs,
+    content: namespacedContentStore(db, blobs, ns),
+    images: imageStore(db, ns),
+    namespaces: namespaceStore(db),
+    withNamespace: (other) => view(validateNamespace(other)),
+    close: () => db.close(),
+  });
+  return view(namespace);
+}
