@@ -91,7 +91,8 @@ export function resolveCommand(commands: readonly Command[], rest: readonly stri
   }
   for (let n = lead.length; n > 0; n--) {
     const prefix = `${lead.slice(0, n).join(' ')} `;
-    if (commands.some((c) => c.name.startsWith(prefix))) return { words: lead.slice(0, n), args: [] };
+    if (commands.some((c) => c.name.startsWith(prefix)))
+      return { words: lead.slice(0, n), args: [] };
   }
   return { words: lead.slice(0, 1), args: [] };
 }
@@ -121,7 +122,9 @@ export function parseCommandArgs(
     const { min = 0, max = Number.POSITIVE_INFINITY } = command.args ?? {};
     if (positionals.length < min) throw new UsageError(`${command.name}: missing arguments`);
     if (positionals.length > max) {
-      throw new UsageError(`${command.name}: unexpected argument ${JSON.stringify(positionals[max])}`);
+      throw new UsageError(
+        `${command.name}: unexpected argument ${JSON.stringify(positionals[max])}`,
+      );
     }
     return { positionals, values: values as OptionValues };
   } catch (err) {

@@ -43,7 +43,11 @@ export interface Command {
   readonly aliases?: readonly string[];
   /** Bounds on positional arguments; checked before `run`. */
   readonly args?: { readonly min?: number; readonly max?: number };
-  run(ctx: CommandContext, positionals: readonly string[], values: OptionValues): Promise<number | undefined>;
+  run(
+    ctx: CommandContext,
+    positionals: readonly string[],
+    values: OptionValues,
+  ): Promise<number | undefined>;
 }
 
 /** Reads an option of type string. */

@@ -34,9 +34,14 @@ Run "strata ${group} <command> --help" for details.
 }
 
 export function commandHelp(command: Command): string {
-  const lines = [`Usage: strata ${command.name}${command.usage ? ` ${command.usage}` : ''}`, '', command.summary];
+  const lines = [
+    `Usage: strata ${command.name}${command.usage ? ` ${command.usage}` : ''}`,
+    '',
+    command.summary,
+  ];
   if (command.description) lines.push('', command.description);
-  if (command.aliases?.length) lines.push('', `Aliases: ${command.aliases.map((a) => `strata ${a}`).join(', ')}`);
+  if (command.aliases?.length)
+    lines.push('', `Aliases: ${command.aliases.map((a) => `strata ${a}`).join(', ')}`);
   const options = Object.entries(command.options ?? {});
   if (options.length > 0) {
     lines.push('', 'Options:');
@@ -46,7 +51,8 @@ export function commandHelp(command: Command): string {
       return [`  ${short}--${name}${value}`, spec.description] as const;
     });
     const width = Math.max(...shown.map(([flag]) => flag.length));
-    for (const [flagText, description] of shown) lines.push(`${flagText.padEnd(width)}   ${description}`);
+    for (const [flagText, description] of shown)
+      lines.push(`${flagText.padEnd(width)}   ${description}`);
   }
   lines.push('', GLOBAL_HELP);
   return `${lines.join('\n')}\n`;

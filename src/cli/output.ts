@@ -1,7 +1,11 @@
 import type { Writable } from 'node:stream';
 
 /** Writes rows as left-aligned columns separated by three spaces (like ctr and docker). */
-export function printTable(out: Writable, headers: readonly string[], rows: readonly (readonly string[])[]): void {
+export function printTable(
+  out: Writable,
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+): void {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells

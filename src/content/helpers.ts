@@ -35,7 +35,10 @@ export async function readBlob(
 ): Promise<Buffer> {
   const { size } = await provider.info(digest);
   if (size > options.maxSize) {
-    throw fail('ResourceExhausted', `content ${digest}: ${size} bytes exceeds the ${options.maxSize} byte limit`);
+    throw fail(
+      'ResourceExhausted',
+      `content ${digest}: ${size} bytes exceeds the ${options.maxSize} byte limit`,
+    );
   }
   const chunks: Buffer[] = [];
   for await (const chunk of await provider.reader(digest)) chunks.push(chunk as Buffer);
@@ -49,7 +52,11 @@ export async function readBlob(
 export async function writeBlob(
   ingester: Ingester,
   data: Uint8Array,
-  options: { readonly expected: Digest; readonly labels?: Readonly<Record<string, string>>; readonly signal?: AbortSignal },
+  options: {
+    readonly expected: Digest;
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly signal?: AbortSignal;
+  },
 ): Promise<void> {
   let writer: Writer;
   try {

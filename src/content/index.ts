@@ -5,11 +5,14 @@
  * renamed in). One writer per ref at a time, across processes (flock). Labels and
  * per-namespace visibility come from the metadata module's namespaced store.
  */
+
+export { copyToWriter, openWriter, readBlob, writeBlob } from './helpers.js';
+export { type BlobInfo, type BlobStore, openBlobStore } from './local-store.js';
 export type {
   CommitOptions,
   Info,
-  IngestManager,
   Ingester,
+  IngestManager,
   Labels,
   Manager,
   Provider,
@@ -19,5 +22,3 @@ export type {
   Writer,
   WriterOptions,
 } from './types.js';
-export { type BlobInfo, type BlobStore, openBlobStore } from './local-store.js';
-export { copyToWriter, openWriter, readBlob, writeBlob } from './helpers.js';

@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fail, fromSystem, throwIfAborted } from '../errors.js';
 import { type Digest, digestHex, isDigest, parseDigest, shortDigest } from '../oci/digest.js';
-import type { IngestManager, Ingester, Provider, ReaderOptions, Status, WriterOptions } from './types.js';
+import type {
+  Ingester,
+  IngestManager,
+  Provider,
+  ReaderOptions,
+  Status,
+  WriterOptions,
+} from './types.js';
 import { type IngestPaths, lockIngest, openIngestWriter, readStatus } from './writer.js';
 
 /** A committed blob as the disk knows it (labels live in the metadata database). */

@@ -88,7 +88,8 @@ export async function openIngestWriter(options: OpenWriterOptions): Promise<Writ
     await writeFile(join(paths.dir, 'ref'), ref);
   }
   if (options.total !== undefined) await writeFile(join(paths.dir, 'total'), String(options.total));
-  if (options.expected !== undefined) await writeFile(join(paths.dir, 'expected'), options.expected);
+  if (options.expected !== undefined)
+    await writeFile(join(paths.dir, 'expected'), options.expected);
   const dataPath = join(paths.dir, 'data');
   const data = await open(dataPath, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o644);
   const writer = new IngestWriter(ref, paths, lock, data, dataPath);

@@ -4,7 +4,10 @@
  * ingests, leases and, later, snapshots. Stores are synchronous (better-sqlite3) and each
  * write is one short transaction; file work happens before or after it, never inside.
  */
+
+export { mergeLabels, namespacedContentStore } from './content-store.js';
 export { type Db, migrate, openDatabase, read, write } from './db.js';
+export { type Image, type ImageStore, imageStore, type NewImage } from './images.js';
 export { MIGRATIONS, type Migration } from './migrations.js';
 export {
   ensureNamespace,
@@ -14,5 +17,3 @@ export {
   registerNamespacedTable,
   validateNamespace,
 } from './namespaces.js';
-export { type Image, type ImageStore, imageStore, type NewImage } from './images.js';
-export { mergeLabels, namespacedContentStore } from './content-store.js';

@@ -105,7 +105,10 @@ export function namespaceStore(db: Db): NamespaceStore {
         for (const table of [...OWNED, ...extraOwned]) {
           const held = db.prepare(`SELECT 1 FROM ${table} WHERE namespace = ? LIMIT 1`).get(name);
           if (held) {
-            throw fail('FailedPrecondition', `namespace ${name}: not empty (it still has ${table})`);
+            throw fail(
+              'FailedPrecondition',
+              `namespace ${name}: not empty (it still has ${table})`,
+            );
           }
         }
         db.prepare('DELETE FROM namespaces WHERE name = ?').run(name);

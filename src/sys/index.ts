@@ -47,7 +47,9 @@ export function mknod(path: string, kind: NodeKind, mode: number, major = 0, min
 export function makedev(major: number, minor: number): bigint {
   const ma = BigInt(major);
   const mi = BigInt(minor);
-  return ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn);
+  return (
+    ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) | (mi & 0xffn)
+  );
 }
 
 /** Sets an xattr on `path` itself (never following a symlink). */

@@ -1,5 +1,5 @@
-import { constants } from 'node:os';
 import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 
 /**
  * The libc functions Node's fs lacks, bound through koffi (an FFI library whose npm package
@@ -13,7 +13,13 @@ export interface Libc {
   lgetxattr(path: string, name: string, value: Buffer | null, size: number): number | bigint;
   llistxattr(path: string, list: Buffer | null, size: number): number | bigint;
   lremovexattr(path: string, name: string): number;
-  mount(source: string, target: string, fstype: string | null, flags: number, data: string | null): number;
+  mount(
+    source: string,
+    target: string,
+    fstype: string | null,
+    flags: number,
+    data: string | null,
+  ): number;
   umount2(target: string, flags: number): number;
   syncfs(fd: number): number;
   errno(): number;

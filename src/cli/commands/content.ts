@@ -61,13 +61,18 @@ const ingest: Command = {
     'written when stdin is a file. The blob is committed only if its digest (and size, when\n' +
     'given) match; a digest mismatch discards the bytes and commits nothing.',
   options: {
-    expected: { type: 'string', value: 'DIGEST', description: 'the digest the bytes must have (required)' },
+    expected: {
+      type: 'string',
+      value: 'DIGEST',
+      description: 'the digest the bytes must have (required)',
+    },
     size: { type: 'string', value: 'N', description: 'the size in bytes the blob must have' },
   },
   args: { min: 1, max: 1 },
   async run(ctx, [ref], values) {
     const expectedArg = stringOption(values, 'expected');
-    if (expectedArg === undefined) throw new UsageError('content ingest: --expected DIGEST is required');
+    if (expectedArg === undefined)
+      throw new UsageError('content ingest: --expected DIGEST is required');
     const expected = parseDigest(expectedArg, '--expected');
     const sizeArg = stringOption(values, 'size');
     const size = sizeArg === undefined ? undefined : Number(sizeArg);
@@ -100,7 +105,11 @@ const ingest: Command = {
         throw err;
       }
       const message = (err as Error).message;
-      throw fail(isCode(err) ? err.code : 'Internal', `${message} (ingest ${ref} kept: run again to resume)`, err);
+      throw fail(
+        isCode(err) ? err.code : 'Internal',
+        `${message} (ingest ${ref} kept: run again to resume)`,
+        err,
+      );
     } finally {
       await writer.close();
     }
@@ -108,7 +117,11 @@ const ingest: Command = {
   },
 };
 
-function report(ctx: Parameters<Command['run']>[0], digest: string, status: 'exists' | 'committed'): number {
+function report(
+  ctx: Parameters<Command['run']>[0],
+  digest: string,
+  status: 'exists' | 'committed',
+): number {
   if (ctx.globals.json) printJson(ctx.stdout, { digest, status });
   else ctx.stdout.write(`${digest} ${status === 'exists' ? 'already exists' : 'committed'}\n`);
   return 0;
@@ -133,7 +146,12 @@ const ls: Command = {
       printTable(
         ctx.stdout,
         ['DIGEST', 'SIZE', 'AGE', 'LABELS'],
-        infos.map((i) => [i.digest, formatSize(i.size), formatAge(i.createdAt), formatLabels(i.labels)]),
+        infos.map((i) => [
+          i.digest,
+          formatSize(i.size),
+          formatAge(i.createdAt),
+          formatLabels(i.labels),
+        ]),
       );
     return 0;
   },
@@ -166,7 +184,7 @@ const info: Command = {
 const rm: Command = {
   name: 'content rm',
   aliases: ['content delete', 'content del', 'content remove'],
-  summary: "Remove blobs from this namespace (bytes go when no namespace keeps them)",
+  summary: 'Remove blobs from this namespace (bytes go when no namespace keeps them)',
   usage: 'DIGEST...',
   args: { min: 1 },
   async run(ctx, digests) {
@@ -241,4 +259,13 @@ const abort: Command = {
   },
 };
 
-export const contentCommands: readonly Command[] = [ingest, ls, get, info, rm, label, active, abort];
+export const contentCommands: readonly Command[] = [
+  ingest,
+  ls,
+  get,
+  info,
+  rm,
+  label,
+  active,
+  abort,
+];

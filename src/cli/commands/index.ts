@@ -4,4 +4,8 @@ import { namespaceCommands } from './namespaces.js';
 import { versionCommand } from './version.js';
 
 /** Every CLI command, in the order `strata --help` lists them. */
-export const commands: readonly Command[] = [...contentCommands, ...namespaceCommands, versionCommand];
+export const commands: readonly Command[] = [
+  ...contentCommands,
+  ...namespaceCommands,
+  versionCommand,
+];

@@ -21,7 +21,12 @@ const ls: Command = {
     const list = (await ctx.open()).namespaces.list();
     if (ctx.globals.json) printJson(ctx.stdout, list.map(json));
     else if (values.quiet) for (const n of list) ctx.stdout.write(`${n.name}\n`);
-    else printTable(ctx.stdout, ['NAME', 'LABELS'], list.map((n) => [n.name, formatLabels(n.labels)]));
+    else
+      printTable(
+        ctx.stdout,
+        ['NAME', 'LABELS'],
+        list.map((n) => [n.name, formatLabels(n.labels)]),
+      );
     return 0;
   },
 };

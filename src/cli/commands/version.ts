@@ -7,7 +7,11 @@ export const versionCommand: Command = {
   summary: 'Print the version of strata and of Node.js',
   args: { max: 0 },
   async run(ctx) {
-    const info = { strata: VERSION, node: process.version, platform: `${process.platform}/${process.arch}` };
+    const info = {
+      strata: VERSION,
+      node: process.version,
+      platform: `${process.platform}/${process.arch}`,
+    };
     if (ctx.globals.json) printJson(ctx.stdout, info);
     else ctx.stdout.write(`strata ${info.strata} (node ${info.node}, ${info.platform})\n`);
     return 0;

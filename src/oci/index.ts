@@ -1,0 +1,8 @@
+/**
+ * oci: the image-spec model — digests, descriptors, media types, manifests, indexes,
+ * configs, platforms, references, chainIDs — and its validation. Pure: no I/O.
+ */
+export * from './chain-id.js';
+export * from './descriptor.js';
+export * from './digest.js';
+export * from './media-types.js';
