@@ -2,17 +2,10 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { fail, fromSystem, throwIfAborted } from '../errors.js';
 import { type Digest, digestHex, isDigest, parseDigest, shortDigest } from '../oci/digest.js';
-import type {
-  Ingester,
-  IngestManager,
-  Provider,
-  ReaderOptions,
-  Status,
-  WriterOptions,
-} from './types.js';
+import type { Provider, ReaderOptions, Status, Writer, WriterOptions } from './types.js';
 import { type IngestPaths, lockIngest, openIngestWriter, readStatus } from './writer.js';
 
 /** A committed blob as the disk knows it (labels live in the metadata database). */
@@ -23,11 +16,24 @@ export interface BlobInfo {
   readonly updatedAt: Date;
 }
 
+/** An ingest's status with the scope (namespace) that owns it. */
+export interface ScopedStatus extends Status {
+  readonly scope: string;
+}
+
 /**
- * The bytes on disk: blobs shared by every namespace plus the in-flight ingests.
- * The namespaced, labelled view is the metadata content store built on top of it.
+ * The bytes on disk: blobs shared by every namespace plus the in-flight ingests, each
+ * keyed by a scope (the namespace; '' for none) and a ref. The namespaced, labelled view
+ * is the metadata content store built on top of it.
  */
-export interface BlobStore extends Ingester, IngestManager {
+export interface BlobStore {
+  /** @throws Unavailable when another writer holds the ingest; AlreadyExists (see WriterOptions). */
+  writer(options: WriterOptions & { readonly scope?: string }): Promise<Writer>;
+  /** @throws NotFound */
+  status(ref: string, scope?: string): Promise<ScopedStatus>;
+  listStatuses(): Promise<ScopedStatus[]>;
+  /** Removes an ingest and its bytes. @throws NotFound, Unavailable */
+  abort(ref: string, scope?: string): Promise<void>;
   /** The directory this store lives in (`<root>/content`). */
   readonly dir: string;
   /** @throws NotFound, InvalidArgument */
@@ -58,11 +64,10 @@ export async function openBlobStore(dir: string): Promise<BlobStore> {
     }
     return join(blobsDir, digestHex(digest));
   };
-  const ingestPath = (ref: string): string => {
+  const ingestPath = (ref: string, scope = ''): string => {
     if (ref.length === 0) throw fail('InvalidArgument', 'ingest: empty ref');
-    return join(ingestDir, createHash('sha256').update(ref).digest('hex'));
+    return join(ingestDir, createHash('sha256').update(`${scope}\0${ref}`).digest('hex'));
   };
-  const paths = (ref: string): IngestPaths => ({ dir: ingestPath(ref), blobsDir, blobPath });
 
   const statBlob = async (digest: Digest): Promise<BlobInfo> => {
     try {
@@ -85,7 +90,7 @@ export async function openBlobStore(dir: string): Promise<BlobStore> {
         throw fail('InvalidArgument', `content ${digest}: offset ${start} outside 0..${size}`);
       }
       const end = options.length === undefined ? size : Math.min(size, start + options.length);
-      if (end === start) return createReadStream(blobPath(digest), { start: 0, end: -1 });
+      if (end === start) return Readable.from([]);
       return createReadStream(blobPath(digest), { start, end: end - 1 });
     },
 
@@ -112,13 +117,13 @@ export async function openBlobStore(dir: string): Promise<BlobStore> {
       return infos;
     },
 
-    async writer(options: WriterOptions) {
+    async writer(options) {
       throwIfAborted(options.signal);
       if (options.expected !== undefined) {
         const stored = await statBlob(options.expected).catch(() => undefined);
         if (stored) throw fail('AlreadyExists', `content ${options.expected}: already exists`);
       }
-      const p = paths(options.ref);
+      const p: IngestPaths = { dir: ingestPath(options.ref, options.scope), blobsDir, blobPath };
       const lock = await lockIngest(p.dir, { create: true });
       if (lock === 'busy' || lock === 'gone') {
         throw fail('Unavailable', `ingest ${options.ref}: locked by another writer`);
@@ -126,6 +131,7 @@ export async function openBlobStore(dir: string): Promise<BlobStore> {
       try {
         return await openIngestWriter({
           ref: options.ref,
+          scope: options.scope ?? '',
           paths: p,
           lock,
           ...(options.total === undefined ? {} : { total: options.total }),
@@ -137,14 +143,14 @@ export async function openBlobStore(dir: string): Promise<BlobStore> {
       }
     },
 
-    async status(ref: string): Promise<Status> {
-      const status = await readStatus(ingestPath(ref));
+    async status(ref, scope) {
+      const status = await readStatus(ingestPath(ref, scope));
       if (!status) throw fail('NotFound', `ingest ${ref}: not found`);
       return status;
     },
 
-    async listStatuses(): Promise<Status[]> {
-      const statuses: Status[] = [];
+    async listStatuses() {
+      const statuses: ScopedStatus[] = [];
       for (const name of await readdir(ingestDir)) {
         const status = await readStatus(join(ingestDir, name)).catch(() => undefined);
         if (status) statuses.push(status);
@@ -152,8 +158,8 @@ export async function openBlobStore(dir: string): Promise<BlobStore> {
       return statuses;
     },
 
-    async abort(ref: string): Promise<void> {
-      const dir = ingestPath(ref);
+    async abort(ref, scope) {
+      const dir = ingestPath(ref, scope);
       const status = await readStatus(dir);
       if (!status) throw fail('NotFound', `ingest ${ref}: not found`);
       const lock = await lockIngest(dir, { create: false });

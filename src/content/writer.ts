@@ -7,6 +7,7 @@ import type { Digest } from '../oci/digest.js';
 import { shortDigest } from '../oci/digest.js';
 import { tryLock } from '../sys/index.js';
 import { readOptional, syncDir } from './fsutil.js';
+import type { ScopedStatus } from './local-store.js';
 import type { CommitOptions, Status, Writer } from './types.js';
 
 /** Where an ingest lives and where its blob goes once committed. */
@@ -50,16 +51,17 @@ export async function lockIngest(
   }
 }
 
-export async function readStatus(dir: string): Promise<Status | undefined> {
+export async function readStatus(dir: string): Promise<ScopedStatus | undefined> {
   const ref = await readOptional(join(dir, 'ref'));
   if (ref === undefined) return undefined;
-  const [total, expected, startedAt] = await Promise.all(
-    ['total', 'expected', 'startedat'].map((f) => readOptional(join(dir, f))),
+  const [total, expected, startedAt, scope] = await Promise.all(
+    ['total', 'expected', 'startedat', 'scope'].map((f) => readOptional(join(dir, f))),
   );
   const data = await stat(join(dir, 'data')).catch(() => undefined);
   const started = startedAt === undefined ? (data?.birthtime ?? new Date()) : new Date(startedAt);
   return {
     ref,
+    scope: scope ?? '',
     offset: data?.size ?? 0,
     ...(total === undefined ? {} : { total: Number(total) }),
     ...(expected === undefined ? {} : { expected: expected as Digest }),
@@ -70,6 +72,7 @@ export async function readStatus(dir: string): Promise<Status | undefined> {
 
 export interface OpenWriterOptions {
   readonly ref: string;
+  readonly scope: string;
   readonly paths: IngestPaths;
   readonly lock: FileHandle;
   readonly total?: number;
@@ -85,6 +88,7 @@ export async function openIngestWriter(options: OpenWriterOptions): Promise<Writ
   }
   if (existing === undefined) {
     await writeFile(join(paths.dir, 'startedat'), new Date().toISOString());
+    await writeFile(join(paths.dir, 'scope'), options.scope);
     await writeFile(join(paths.dir, 'ref'), ref);
   }
   if (options.total !== undefined) await writeFile(join(paths.dir, 'total'), String(options.total));

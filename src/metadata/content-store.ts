@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { BlobStore } from '../content/local-store.js';
+import type { BlobStore, ScopedStatus } from '../content/local-store.js';
 import type {
   CommitOptions,
   Info,
@@ -32,18 +32,17 @@ const toInfo = (r: Row): Info => ({
   updatedAt: new Date(r.updated_at),
 });
 
+const toUserStatus = ({ scope: _, ...s }: ScopedStatus): Status => s;
+
 /**
  * The content store one namespace sees: the shared blob store filtered and labelled by the
  * namespace's `content` records, with ingests recorded in `ingests`. Blobs already on disk
  * for another namespace are shared (containerd's default "shared" policy): opening a writer
  * for such a digest records it here and gives AlreadyExists without moving a byte.
  *
- * Ingest refs are per namespace: the backing ingest is named `<namespace>/<ref>`.
+ * Ingest refs are per namespace: the blob store scopes each ingest by the namespace.
  */
 export function namespacedContentStore(db: Db, blobs: BlobStore, namespace: string): Store {
-  const prefix = `${namespace}/`;
-  const backendRef = (ref: string) => prefix + ref;
-
   const find = (digest: Digest): Info | undefined => {
     const row = db
       .prepare('SELECT * FROM content WHERE namespace = ? AND digest = ?')
@@ -73,7 +72,6 @@ export function namespacedContentStore(db: Db, blobs: BlobStore, namespace: stri
     write(db, () => {
       db.prepare('DELETE FROM ingests WHERE namespace = ? AND ref = ?').run(namespace, ref);
     });
-  const toUserStatus = (s: Status): Status => ({ ...s, ref: s.ref.slice(prefix.length) });
 
   /** Records a blob already on disk in this namespace ("shared" policy). */
   const adopt = async (digest: Digest, size: number | undefined): Promise<boolean> => {
@@ -106,27 +104,26 @@ export function namespacedContentStore(db: Db, blobs: BlobStore, namespace: stri
            ON CONFLICT(namespace, ref) DO UPDATE SET expected = excluded.expected, total = excluded.total`,
         ).run(namespace, options.ref, expected ?? null, options.total ?? null, Date.now());
       });
-      const inner = await blobs.writer({ ...options, ref: backendRef(options.ref) });
+      const inner = await blobs.writer({ ...options, scope: namespace });
       return namespacedWriter(inner, options.ref, {
         committed: (digest, size, labels) => {
           forgetIngest(options.ref);
           return record(digest, size, labels);
         },
-        status: toUserStatus,
       });
     },
 
     async status(ref: string): Promise<Status> {
-      return toUserStatus(await blobs.status(backendRef(ref)));
+      return toUserStatus(await blobs.status(ref, namespace));
     },
 
     async listStatuses(): Promise<Status[]> {
       const all = await blobs.listStatuses();
-      return all.filter((s) => s.ref.startsWith(prefix)).map(toUserStatus);
+      return all.filter((s) => s.scope === namespace).map(toUserStatus);
     },
 
     async abort(ref: string): Promise<void> {
-      await blobs.abort(backendRef(ref));
+      await blobs.abort(ref, namespace);
       forgetIngest(ref);
     },
 
@@ -203,7 +200,6 @@ function clean(labels: Labels): Record<string, string> {
 
 interface WriterHooks {
   committed(digest: Digest, size: number, labels: Labels): boolean;
-  status(s: Status): Status;
 }
 
 function namespacedWriter(inner: Writer, ref: string, hooks: WriterHooks): Writer {
@@ -216,7 +212,7 @@ function namespacedWriter(inner: Writer, ref: string, hooks: WriterHooks): Write
     digest: () => inner.digest(),
     truncate: (size) => inner.truncate(size),
     close: () => inner.close(),
-    status: async () => hooks.status(await inner.status()),
+    status: async () => toUserStatus((await inner.status()) as ScopedStatus),
     async commit(options: CommitOptions = {}) {
       const size = inner.offset;
       let digest: Digest;
