@@ -18,4 +18,5 @@ export {
   type RootOptions,
   type Strata,
 } from './root.js';
+export * as snapshots from './snapshots/index.js';
 export { VERSION } from './version.js';

@@ -13,6 +13,12 @@ import {
   openDatabase,
   validateNamespace,
 } from './metadata/index.js';
+import {
+  defaultSnapshotter,
+  openSnapshotter,
+  type Snapshotter,
+  type SnapshotterName,
+} from './snapshots/index.js';
 
 /**
  * A strata root: one directory holding everything (see docs/ARCHITECTURE.md):
@@ -39,6 +45,11 @@ export interface Strata {
   readonly content: Store;
   readonly images: ImageStore;
   readonly namespaces: NamespaceStore;
+  /**
+   * A snapshotter over this root and namespace: `name`, or the default (overlay as root
+   * where overlayfs works, else native).
+   */
+  snapshotter(name?: SnapshotterName): Promise<Snapshotter>;
   /** The same root seen from another namespace (sharing the database connection). */
   withNamespace(namespace: string): Strata;
   /** Closes the database; the object is unusable afterwards. */
@@ -74,6 +85,8 @@ export async function openStrata(options: RootOptions = {}): Promise<Strata> {
     content: namespacedContentStore(db, blobs, ns),
     images: imageStore(db, ns),
     namespaces: namespaceStore(db),
+    snapshotter: async (name) =>
+      openSnapshotter(name ?? (await defaultSnapshotter(root)), { root, db, namespace: ns }),
     withNamespace: (other) => view(validateNamespace(other)),
     close: () => db.close(),
   });

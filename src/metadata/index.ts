@@ -1,7 +1,7 @@
 /**
  * metadata: every record strata keeps, in one SQLite database (`<root>/meta.db`, WAL):
  * namespaces, images, content records (which namespace sees which blob, with labels),
- * ingests, leases and, later, snapshots. Stores are synchronous (better-sqlite3) and each
+ * ingests, leases and snapshot rows. Stores are synchronous (better-sqlite3) and each
  * write is one short transaction; file work happens before or after it, never inside.
  */
 
@@ -17,3 +17,11 @@ export {
   registerNamespacedTable,
   validateNamespace,
 } from './namespaces.js';
+export {
+  type NewSnapshotRecord,
+  type SnapshotKind,
+  type SnapshotRecord,
+  type SnapshotRecords,
+  snapshotRecords,
+  validateSnapshotKey,
+} from './snapshots.js';

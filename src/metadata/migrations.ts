@@ -11,8 +11,15 @@
  * │   ├── content         (namespace, digest) ─ size ─ labels ─ created_at ─ updated_at
  * │   │                   the bytes live once in content/blobs, shared by namespaces
  * │   ├── ingests         (namespace, ref) ─ expected ─ total ─ created_at ─ expires_at
- * │   └── leases          (namespace, id) ─ labels ─ created_at ─ expires_at
- * │       └── lease_resources (namespace, lease, type, id)    type: content | snapshots/<sn> | ingests
+ * │   ├── leases          (namespace, id) ─ labels ─ created_at ─ expires_at
+ * │   │   └── lease_resources (namespace, lease, type, id)    type: content | snapshots/<sn> | ingests
+ * │   └── snapshots       (namespace, snapshotter, key) ─ id ─ kind ─ parent ─ labels
+ * │       │               ─ size ─ inodes ─ created_at ─ updated_at                       (v2)
+ * │       │               id: the directory <root>/snapshots/<snapshotter>/<id>, unique per
+ * │       │               snapshotter; kind: active | view | committed; size/inodes cached
+ * │       │               once a committed snapshot's usage is first computed
+ * │       └── parent ──► snapshots (namespace, snapshotter, key)   a parent with children
+ * │                       cannot be deleted (ON DELETE RESTRICT)
  * ```
  *
  * Times are integer milliseconds since the epoch. A migration runs once, in order, inside
@@ -82,6 +89,34 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (namespace, lease, type, id),
         FOREIGN KEY (namespace, lease) REFERENCES leases(namespace, id) ON DELETE CASCADE
       ) STRICT;
+    `,
+  },
+  {
+    version: 2,
+    description: 'snapshots',
+    // `key` holds the key of an active or view snapshot and the name of a committed one: they
+    // share one key space (containerd). Commit rewrites key and kind in place; the id (the
+    // directory) never changes. Active snapshots are never parents, so no child row points
+    // at a key that commit rewrites.
+    sql: `
+      CREATE TABLE snapshots (
+        namespace   TEXT NOT NULL REFERENCES namespaces(name) ON DELETE RESTRICT,
+        snapshotter TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('active', 'view', 'committed')),
+        parent      TEXT,
+        labels      TEXT NOT NULL DEFAULT '{}',
+        size        INTEGER,
+        inodes      INTEGER,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        PRIMARY KEY (namespace, snapshotter, key),
+        UNIQUE (snapshotter, id),
+        FOREIGN KEY (namespace, snapshotter, parent)
+          REFERENCES snapshots(namespace, snapshotter, key) ON DELETE RESTRICT
+      ) STRICT;
+      CREATE INDEX snapshots_by_parent ON snapshots(namespace, snapshotter, parent);
     `,
   },
 ];
