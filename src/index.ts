@@ -4,13 +4,17 @@
  * ```ts
  * import { openStrata } from 'strata';
  * const strata = await openStrata({ root: '/var/lib/strata' });
+ * const image = await strata.pull('docker.io/library/alpine:latest', { onProgress: console.log });
  * ```
  */
 
 export * as content from './content/index.js';
 export { type ErrorCode, isCode, StrataError } from './errors.js';
+export * as image from './image/index.js';
 export * as metadata from './metadata/index.js';
 export * from './oci/index.js';
+export * as pull from './pull/index.js';
+export * as registry from './registry/index.js';
 export {
   defaultNamespace,
   defaultRoot,
@@ -19,4 +23,5 @@ export {
   type Strata,
 } from './root.js';
 export * as snapshots from './snapshots/index.js';
+export * as unpack from './unpack/index.js';
 export { VERSION } from './version.js';

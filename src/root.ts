@@ -3,8 +3,10 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type BlobStore, openBlobStore } from './content/index.js';
 import type { Store } from './content/types.js';
+import { type PullImageOptions, pullImage } from './image/pull.js';
 import {
   type Db,
+  type Image,
   type ImageStore,
   imageStore,
   type NamespaceStore,
@@ -50,6 +52,11 @@ export interface Strata {
    * where overlayfs works, else native).
    */
   snapshotter(name?: SnapshotterName): Promise<Snapshotter>;
+  /**
+   * Pulls `ref` (fetch, verify, unpack unless `unpack: false`) and records the image.
+   * A failed pull records nothing. See `pullImage`.
+   */
+  pull(ref: string, options?: PullImageOptions): Promise<Image>;
   /** The same root seen from another namespace (sharing the database connection). */
   withNamespace(namespace: string): Strata;
   /** Closes the database; the object is unusable afterwards. */
@@ -87,6 +94,9 @@ export async function openStrata(options: RootOptions = {}): Promise<Strata> {
     namespaces: namespaceStore(db),
     snapshotter: async (name) =>
       openSnapshotter(name ?? (await defaultSnapshotter(root)), { root, db, namespace: ns }),
+    pull(ref, pullOptions) {
+      return pullImage(this, ref, pullOptions);
+    },
     withNamespace: (other) => view(validateNamespace(other)),
     close: () => db.close(),
   });

@@ -34,6 +34,8 @@ export interface BlobStore {
   listStatuses(): Promise<ScopedStatus[]>;
   /** Removes an ingest and its bytes. @throws NotFound, Unavailable */
   abort(ref: string, scope?: string): Promise<void>;
+  /** Removes an ingest unless a live writer holds it; quiet when there is none. */
+  sweep(ref: string, scope?: string): Promise<void>;
   /** The directory this store lives in (`<root>/content`). */
   readonly dir: string;
   /** @throws NotFound, InvalidArgument */
@@ -121,7 +123,11 @@ export async function openBlobStore(dir: string): Promise<BlobStore> {
       throwIfAborted(options.signal);
       if (options.expected !== undefined) {
         const stored = await statBlob(options.expected).catch(() => undefined);
-        if (stored) throw fail('AlreadyExists', `content ${options.expected}: already exists`);
+        if (stored) {
+          // A writer killed between its commit's rename and its cleanup left the ingest.
+          await sweepIngest(ingestPath(options.ref, options.scope));
+          throw fail('AlreadyExists', `content ${options.expected}: already exists`);
+        }
       }
       const p: IngestPaths = { dir: ingestPath(options.ref, options.scope), blobsDir, blobPath };
       const lock = await lockIngest(p.dir, { create: true });
@@ -158,6 +164,8 @@ export async function openBlobStore(dir: string): Promise<BlobStore> {
       return statuses;
     },
 
+    sweep: (ref, scope) => sweepIngest(ingestPath(ref, scope)),
+
     async abort(ref, scope) {
       const dir = ingestPath(ref, scope);
       const status = await readStatus(dir);
@@ -172,4 +180,15 @@ export async function openBlobStore(dir: string): Promise<BlobStore> {
       }
     },
   };
+}
+
+/** Removes an ingest dir unless a live writer holds it. */
+async function sweepIngest(dir: string): Promise<void> {
+  const lock = await lockIngest(dir, { create: false });
+  if (lock === 'busy' || lock === 'gone') return;
+  try {
+    await rm(dir, { recursive: true, force: true });
+  } finally {
+    await lock.close();
+  }
 }

@@ -94,6 +94,8 @@ export function namespacedContentStore(db: Db, blobs: BlobStore, namespace: stri
       if (expected !== undefined) {
         parseDigest(expected, `ingest ${options.ref}: expected`);
         if (find(expected) || (await adopt(expected, options.total))) {
+          await blobs.sweep(options.ref, namespace);
+          forgetIngest(options.ref);
           throw fail('AlreadyExists', `content ${expected}: already exists`);
         }
       }
@@ -199,6 +201,7 @@ function clean(labels: Labels): Record<string, string> {
 }
 
 interface WriterHooks {
+  /** Records the blob in the namespace; true when the record was already there. */
   committed(digest: Digest, size: number, labels: Labels): boolean;
 }
 
@@ -216,15 +219,18 @@ function namespacedWriter(inner: Writer, ref: string, hooks: WriterHooks): Write
     async commit(options: CommitOptions = {}) {
       const size = inner.offset;
       let digest: Digest;
+      let moved = true;
       try {
         digest = await inner.commit(options);
       } catch (err) {
         // The bytes are already stored (by another ingest or namespace): record them here.
         if (!isCode(err, 'AlreadyExists')) throw err;
+        moved = false;
         digest = options.expected ?? inner.digest();
       }
-      const existed = hooks.committed(digest, size, options.labels ?? {});
-      if (existed) throw fail('AlreadyExists', `content ${digest}: already exists`);
+      const recorded = hooks.committed(digest, size, options.labels ?? {});
+      // AlreadyExists only when this commit added nothing: neither bytes nor a record.
+      if (!moved && recorded) throw fail('AlreadyExists', `content ${digest}: already exists`);
       return digest;
     },
   };

@@ -13,7 +13,9 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
   const db = new Database(path, { readonly: options.readonly ?? false, timeout: 10_000 });
   db.pragma('foreign_keys = ON');
   if (!options.readonly) {
-    db.pragma('journal_mode = WAL');
+    // Switching a new database to WAL takes an exclusive lock without always waiting on
+    // the busy handler, so two processes opening a fresh root at once must retry here.
+    retryBusy(() => db.pragma('journal_mode = WAL'));
     db.pragma('synchronous = FULL');
     migrate(db, MIGRATIONS);
   }
@@ -46,11 +48,20 @@ type Sync<T> = T extends PromiseLike<unknown> ? never : T;
  */
 export function write<T>(db: Db, fn: () => Sync<T>): T {
   const tx = db.transaction(fn);
+  return retryBusy(() => tx.immediate());
+}
+
+/**
+ * Runs `fn`, retrying while SQLite reports the database busy or locked (after its own
+ * busy timeout), with a short synchronous backoff; gives up after about 30 s.
+ */
+function retryBusy<T>(fn: () => T): T {
   for (let attempt = 0; ; attempt++) {
     try {
-      return tx.immediate();
+      return fn();
     } catch (err) {
-      if (!isBusy(err) || attempt >= 20) throw err;
+      if (!isBusy(err) || attempt >= 300) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10 + Math.random() * 90);
     }
   }
 }

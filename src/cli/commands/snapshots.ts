@@ -4,6 +4,7 @@ import {
   mountAll,
   parseSnapshotterName,
   type Snapshotter,
+  type SnapshotterName,
   unmountAll,
 } from '../../snapshots/index.js';
 import {
@@ -32,6 +33,12 @@ export const snapshotterOption: Readonly<Record<string, OptionSpec>> = {
     description: 'the snapshotter (default: overlay as root where overlayfs works, else native)',
   },
 };
+
+/** The snapshotter `--snapshotter` names, or undefined for the root's default. */
+export function snapshotterName(values: OptionValues): SnapshotterName | undefined {
+  const asked = stringOption(values, 'snapshotter');
+  return asked === undefined ? undefined : parseSnapshotterName(asked);
+}
 
 /** Opens the snapshotter `--snapshotter` names, else the root's default. */
 export async function openSnapshotterFor(

@@ -1,0 +1,46 @@
+import type { Descriptor } from '../oci/descriptor.js';
+import {
+  allPlatforms,
+  defaultPlatformMatcher,
+  onlyPlatform,
+  type PlatformMatcher,
+  parsePlatform,
+} from '../oci/platform.js';
+import type { FetchOptions } from './types.js';
+
+/** The matcher a pull uses: `allPlatforms`, the given platform, or this host. */
+export function platformMatcher(
+  options: Pick<FetchOptions, 'platform' | 'allPlatforms'>,
+): PlatformMatcher {
+  if (options.allPlatforms) return allPlatforms;
+  const p = options.platform;
+  if (p === undefined) return defaultPlatformMatcher();
+  if (typeof p === 'string') return onlyPlatform(parsePlatform(p));
+  if ('match' in p) return p;
+  return onlyPlatform(p);
+}
+
+/**
+ * The children of an index to fetch, as containerd's FilterPlatforms + LimitManifests: keep
+ * entries without a platform or matching one, best match first (entries without a
+ * platform last), and only the best one unless all platforms were asked for.
+ */
+export function selectManifests(
+  manifests: readonly Descriptor[],
+  matcher: PlatformMatcher,
+  all: boolean,
+): Descriptor[] {
+  const kept = manifests.filter((m) => m.platform === undefined || matcher.match(m.platform));
+  if (all) return kept;
+  const sorted = kept
+    .map((m, i) => ({ m, i }))
+    .sort((a, b) => {
+      if (a.m.platform === undefined) return b.m.platform === undefined ? a.i - b.i : 1;
+      if (b.m.platform === undefined) return -1;
+      if (matcher.less(a.m.platform, b.m.platform)) return -1;
+      if (matcher.less(b.m.platform, a.m.platform)) return 1;
+      return a.i - b.i;
+    })
+    .map(({ m }) => m);
+  return sorted.slice(0, 1);
+}

@@ -1,0 +1,129 @@
+import { openWriter, writeBlob } from '../content/helpers.js';
+import type { Store, Writer } from '../content/types.js';
+import { isCode } from '../errors.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import type { Repository } from '../registry/index.js';
+import { appendSource, distributionSourceKey } from './labels.js';
+import type { Limiter } from './limiter.js';
+import type { ProgressEvent } from './types.js';
+
+/**
+ * Getting one blob into the content store: the ingest ref is the digest itself, so a pull
+ * killed mid-blob and started again (by any process) resumes from the bytes on disk. The
+ * bytes are verified by the registry client and again by the commit; a digest mismatch
+ * discards the ingest, while a cut or an abort keeps it for the next run.
+ */
+export interface BlobContext {
+  readonly content: Store;
+  readonly repo: Repository;
+  readonly limiter: Limiter;
+  readonly signal: AbortSignal;
+  readonly emit: (event: ProgressEvent) => void;
+}
+
+const PROGRESS_INTERVAL_MS = 100;
+
+/** Fetches `desc` unless present, then labels it with its source and `labels`. */
+export async function ensureBlob(
+  ctx: BlobContext,
+  desc: Descriptor,
+  kind: string,
+  labels: Record<string, string> = {},
+): Promise<'fetched' | 'exists'> {
+  const id = desc.digest;
+  ctx.emit({ phase: 'waiting', id, kind, done: 0, total: desc.size });
+  const outcome = await ctx.limiter.run(() => download(ctx, desc, kind), ctx.signal);
+  await addLabels(ctx, desc, labels);
+  ctx.emit({
+    phase: outcome === 'exists' ? 'exists' : 'done',
+    id,
+    kind,
+    done: desc.size,
+    total: desc.size,
+  });
+  return outcome;
+}
+
+async function download(
+  ctx: BlobContext,
+  desc: Descriptor,
+  kind: string,
+): Promise<'fetched' | 'exists'> {
+  let writer: Writer;
+  try {
+    writer = await openWriter(ctx.content, {
+      ref: desc.digest,
+      expected: desc.digest,
+      total: desc.size,
+      signal: ctx.signal,
+    });
+  } catch (err) {
+    if (isCode(err, 'AlreadyExists')) return 'exists';
+    throw err;
+  }
+  let last = 0;
+  const report = (done: number) => {
+    const now = Date.now();
+    if (done < desc.size && now - last < PROGRESS_INTERVAL_MS) return;
+    last = now;
+    ctx.emit({ phase: 'downloading', id: desc.digest, kind, done, total: desc.size });
+  };
+  try {
+    await ctx.repo.fetchBlob(desc, writer, {
+      signal: ctx.signal,
+      onBytes: report,
+      onRetry: (message) =>
+        ctx.emit({
+          phase: 'retrying',
+          id: desc.digest,
+          kind,
+          done: writer.offset,
+          total: desc.size,
+          message,
+        }),
+    });
+    await writer.commit({ size: desc.size, expected: desc.digest });
+    return 'fetched';
+  } catch (err) {
+    if (isCode(err, 'AlreadyExists')) return 'exists';
+    if (isCode(err, 'FailedPrecondition')) {
+      // Wrong bytes are worth nothing: do not leave them to be resumed from.
+      await writer.close();
+      await ctx.content.abort(desc.digest).catch(() => {});
+    }
+    throw err;
+  } finally {
+    await writer.close();
+  }
+}
+
+/** Stores a manifest or index already fetched and verified, with its labels. */
+export async function storeManifest(
+  ctx: BlobContext,
+  desc: Descriptor,
+  bytes: Buffer,
+  kind: string,
+  labels: Record<string, string>,
+): Promise<void> {
+  await writeBlob(ctx.content, bytes, { expected: desc.digest, signal: ctx.signal });
+  await addLabels(ctx, desc, labels);
+  ctx.emit({ phase: 'done', id: desc.digest, kind, done: desc.size, total: desc.size });
+}
+
+/** Merges labels and the distribution source into the blob's record. */
+async function addLabels(
+  ctx: BlobContext,
+  desc: Descriptor,
+  labels: Record<string, string>,
+): Promise<void> {
+  const key = distributionSourceKey(ctx.repo.ref.domain);
+  const current = await ctx.content.info(desc.digest);
+  const next = { ...labels, [key]: appendSource(current.labels[key], ctx.repo.ref.path) };
+  const changed = Object.entries(next).some(([k, v]) => current.labels[k] !== v);
+  if (changed)
+    await ctx.content.update(
+      desc.digest,
+      next,
+      Object.keys(next).map((k) => `labels.${k}`),
+    );
+}

@@ -1,0 +1,113 @@
+import type { Store } from '../content/types.js';
+import type { ImageStore } from '../metadata/images.js';
+import type { Descriptor, Platform } from '../oci/descriptor.js';
+import type { Digest } from '../oci/digest.js';
+import type { ImageConfig, Manifest } from '../oci/manifest.js';
+import type { PlatformMatcher } from '../oci/platform.js';
+import type { Reference } from '../oci/reference.js';
+import type { RegistryClient, RegistryClientOptions } from '../registry/index.js';
+
+/**
+ * A progress event, generic enough for every long operation (pull now, unpack later):
+ * `phase` says what is happening to the item `id` (a digest, or the reference while
+ * resolving); `done`/`total` count bytes when known.
+ */
+export interface ProgressEvent {
+  readonly phase: PullPhase | (string & {});
+  readonly id: string;
+  /** What the item is: index, manifest, config, layer, blob. */
+  readonly kind?: string;
+  readonly done?: number;
+  readonly total?: number;
+  /** One line for humans (a retry's reason); never credentials. */
+  readonly message?: string;
+}
+
+export type PullPhase =
+  | 'resolving'
+  | 'resolved'
+  | 'waiting'
+  | 'downloading'
+  | 'retrying'
+  | 'done'
+  | 'exists';
+
+/** Where a pull puts what it fetches: a namespace's content store and image records. */
+export interface PullTarget {
+  readonly content: Store;
+  readonly images: ImageStore;
+}
+
+/** A layer whose blob is verified and committed, for a per-layer step such as unpacking. */
+export interface LayerFetched {
+  /** The normalized reference being pulled. */
+  readonly name: string;
+  readonly manifest: Descriptor;
+  readonly config: Descriptor;
+  /** The image config when it is a known image config type. */
+  readonly imageConfig?: ImageConfig;
+  readonly platform?: Platform;
+  /** The layer's position in the manifest (0 = base). */
+  readonly index: number;
+  readonly layer: Descriptor;
+  /** The layer's diffID from the config, when the config lists it. */
+  readonly diffId?: Digest;
+}
+
+/** A manifest about to have its layers fetched (e.g. to prepare snapshots). */
+export interface ManifestFetched {
+  readonly name: string;
+  readonly descriptor: Descriptor;
+  readonly manifest: Manifest;
+  readonly config: Descriptor;
+  readonly imageConfig?: ImageConfig;
+  readonly platform?: Platform;
+}
+
+export interface FetchOptions extends RegistryClientOptions {
+  /** `os/arch[/variant]`, a Platform or a matcher; default: this host (and what it runs). */
+  readonly platform?: string | Platform | PlatformMatcher;
+  /** Fetch every platform of an index (`--all-platforms`). */
+  readonly allPlatforms?: boolean;
+  /** Blobs downloaded at once (default 3). */
+  readonly maxConcurrentDownloads?: number;
+  readonly signal?: AbortSignal;
+  /** Progress events, throttled per blob (about 10 per second while downloading). */
+  readonly onProgress?: (event: ProgressEvent) => void;
+  /**
+   * An existing client (shares pools and tokens); else one is made from these options
+   * (credentials default to docker's config.json and credential helpers) and closed.
+   */
+  readonly client?: RegistryClient;
+  /** Called once per image manifest, after its config is stored, before its layers. */
+  readonly onManifest?: (
+    manifest: ManifestFetched,
+    options: { signal: AbortSignal },
+  ) => Promise<void>;
+  /**
+   * Called for each layer once its blob is committed, inside the layer's download slot;
+   * layers of one manifest may complete in any order. A rejection fails the pull (no
+   * image is recorded). The unpacker plugs in here.
+   */
+  readonly onLayerFetched?: (
+    layer: LayerFetched,
+    options: { signal: AbortSignal },
+  ) => Promise<void>;
+}
+
+export interface PullOptions extends FetchOptions {
+  /** Accepted for the CLI's `--no-unpack`; pull only fetches until unpacking lands. */
+  readonly unpack?: boolean;
+}
+
+export interface FetchResult {
+  readonly ref: Reference;
+  /** The normalized reference: the image record's name. */
+  readonly name: string;
+  /** The resolved top descriptor (index or manifest). */
+  readonly target: Descriptor;
+  /** The image manifests fetched (one per selected platform). */
+  readonly manifests: readonly Descriptor[];
+  /** Every blob the pull touched (fetched or already present). */
+  readonly blobs: readonly Descriptor[];
+}

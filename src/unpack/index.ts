@@ -1,0 +1,26 @@
+/**
+ * unpack: the layer applier. `applyLayer` turns a layer blob (gzip, zstd or plain tar,
+ * told apart by magic bytes) into files in a snapshot directory in one streaming pass:
+ * it hashes the diffID over the whole uncompressed stream, parses the tar (ustar, GNU and
+ * PAX, binary xattrs), and applies every entry type with owners, modes (setuid/setgid/
+ * sticky kept), times (directories last) and xattrs; OCI whiteouts become overlayfs
+ * whiteouts (`overlay`, one directory per layer) or deletions (`native`, a copy of the
+ * parent). Every name is resolved inside the directory as if it were `/`, so no entry can
+ * create, change, follow or remove anything outside it. What Node's fs lacks (mknod,
+ * xattrs) comes from `sys/`. Snapshotters own the directories; the pull pipeline feeds
+ * the blob and commits the snapshot only when the diffID matches.
+ */
+export { applyLayer } from './apply-layer.js';
+export {
+  type DecompressOptions,
+  decompress,
+  detectCompression,
+  type LayerSource,
+} from './decompress.js';
+export type {
+  ApplyOptions,
+  ApplyProgress,
+  ApplyResult,
+  WhiteoutMode,
+} from './types.js';
+export { type ZstdImplementation, zstdImplementations } from './zstd.js';
