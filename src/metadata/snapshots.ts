@@ -51,7 +51,11 @@ export interface SnapshotRecords {
    * Turns the active row `key` into the committed row `name`, replacing its labels.
    * @throws NotFound; FailedPrecondition when `key` is not active; AlreadyExists for `name`.
    */
-  commit(name: string, key: string, labels: Labels): SnapshotRecord;
+  /**
+   * Turns the active row `key` into the committed `name`; with `parent`, also sets its
+   * parent (a rebase: the active snapshot must have none and `parent` must be committed).
+   */
+  commit(name: string, key: string, labels: Labels, parent?: string): SnapshotRecord;
   /** Deletes the row. @throws NotFound; FailedPrecondition when it has children. */
   remove(key: string): SnapshotRecord;
   /** Rewrites the labels with `change(current)`, stamping updated_at. @throws NotFound */
@@ -167,7 +171,7 @@ export function snapshotRecords(db: Db, namespace: string, snapshotter: string):
         return get(record.key);
       });
     },
-    commit(name, key, labels) {
+    commit(name, key, labels, parent) {
       validateSnapshotKey(name, 'snapshot name');
       validateLabels(labels);
       return write(db, () => {
@@ -179,11 +183,23 @@ export function snapshotRecords(db: Db, namespace: string, snapshotter: string):
           );
         }
         if (find(name)) throw fail('AlreadyExists', `snapshot ${name}: already exists`);
+        if (parent !== undefined) {
+          if (active.parent !== undefined) {
+            throw fail(
+              'FailedPrecondition',
+              `snapshot ${key}: has a parent already, cannot rebase`,
+            );
+          }
+          if (get(parent).kind !== 'committed') {
+            throw fail('InvalidArgument', `snapshot ${parent}: rebase parent is not committed`);
+          }
+        }
         const now = Date.now();
         db.prepare(
-          `UPDATE snapshots SET key = ?, kind = 'committed', labels = ?, created_at = ?, updated_at = ?
+          `UPDATE snapshots SET key = ?, kind = 'committed', labels = ?, parent = coalesce(?, parent),
+             created_at = ?, updated_at = ?
            WHERE namespace = ? AND snapshotter = ? AND key = ?`,
-        ).run(name, JSON.stringify(labels), now, now, namespace, snapshotter, key);
+        ).run(name, JSON.stringify(labels), parent ?? null, now, now, namespace, snapshotter, key);
         return get(name);
       });
     },

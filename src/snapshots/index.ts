@@ -31,6 +31,7 @@ export { snapshotterDir } from './snapshotter.js';
 export type {
   ApplyTarget,
   CallOptions,
+  CommitOptions,
   CreateOptions,
   Info,
   Kind,

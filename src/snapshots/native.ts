@@ -21,6 +21,7 @@ export function nativeSnapshotter(options: SnapshotterOptions): Snapshotter {
 
 const nativeDriver: Driver = {
   name: 'native',
+  rebase: false,
   async populate(staging, kind, parents, signal) {
     const fs = join(staging, 'fs');
     const [parent] = parents;

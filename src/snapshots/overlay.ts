@@ -36,6 +36,7 @@ export function overlaySnapshotter(options: OverlayOptions): Snapshotter {
 function overlayDriver(rootless: boolean, extra: readonly string[]): Driver {
   return {
     name: 'overlay',
+    rebase: true,
     async populate(staging, kind, parents) {
       const fs = join(staging, 'fs');
       await mkdir(fs, { mode: 0o755 });

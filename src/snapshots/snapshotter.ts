@@ -13,6 +13,7 @@ import { createStaging, sweep, syncDir, trash } from './staging.js';
 import type {
   ApplyTarget,
   CallOptions,
+  CommitOptions,
   CreateOptions,
   Info,
   Kind,
@@ -37,6 +38,8 @@ export interface SnapshotDirs {
  */
 export interface Driver {
   readonly name: SnapshotterName;
+  /** True when a snapshot's files do not depend on its parent's (see CommitOptions.parent). */
+  readonly rebase: boolean;
   /**
    * Fills a staging directory for a new snapshot of `kind` whose parents' `fs` dirs are
    * `parents`, nearest first. Runs before the row exists; may take long (native copies).
@@ -133,6 +136,7 @@ export function snapshotterFrom(driver: Driver, options: SnapshotterOptions): Sn
 
   return {
     name: driver.name,
+    capabilities: { rebase: driver.rebase },
     async stat(key, opts: CallOptions = {}) {
       throwIfAborted(opts.signal);
       return toInfo(records.get(key));
@@ -157,9 +161,15 @@ export function snapshotterFrom(driver: Driver, options: SnapshotterOptions): Sn
     },
     prepare: (key, parent, opts = {}) => create('active', key, parent, opts),
     view: (key, parent, opts = {}) => create('view', key, parent, opts),
-    async commit(name, key, opts: CreateOptions = {}) {
+    async commit(name, key, opts: CommitOptions = {}) {
       throwIfAborted(opts.signal);
-      records.commit(name, key, opts.labels ?? {});
+      if (opts.parent !== undefined && !driver.rebase) {
+        throw fail(
+          'FailedPrecondition',
+          `snapshotter ${driver.name}: cannot rebase ${key} at commit`,
+        );
+      }
+      records.commit(name, key, opts.labels ?? {}, noParent(opts.parent) ? undefined : opts.parent);
     },
     async remove(key, opts: CallOptions = {}) {
       throwIfAborted(opts.signal);

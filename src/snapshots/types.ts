@@ -73,6 +73,15 @@ export interface CreateOptions extends CallOptions {
   readonly labels?: Labels;
 }
 
+export interface CommitOptions extends CreateOptions {
+  /**
+   * Rebase: commit a snapshot prepared without a parent on top of the committed `parent`
+   * (containerd's rebase capability, what lets layers unpack in parallel). Only
+   * snapshotters whose `capabilities.rebase` is true accept it.
+   */
+  readonly parent?: string;
+}
+
 export type WalkFn = (info: Info) => void | Promise<void>;
 
 /**
@@ -82,6 +91,11 @@ export type WalkFn = (info: Info) => void | Promise<void>;
  */
 export interface Snapshotter {
   readonly name: SnapshotterName;
+  /**
+   * `rebase`: a layer can be prepared without its parent, filled, and committed onto the
+   * parent later (overlay: a layer's upper dir does not depend on what is below it).
+   */
+  readonly capabilities: { readonly rebase: boolean };
   /** @throws NotFound */
   stat(key: string, options?: CallOptions): Promise<Info>;
   /**
@@ -104,9 +118,10 @@ export interface Snapshotter {
   /**
    * Commits the active snapshot `key` as `name` (its labels replaced by `options.labels`);
    * `key` is gone afterwards. Unmount first.
-   * @throws NotFound; FailedPrecondition (not active); AlreadyExists (name taken)
+   * @throws NotFound; FailedPrecondition (not active, or a rebase the snapshotter cannot
+   *   do); AlreadyExists (name taken); InvalidArgument (rebase parent not committed)
    */
-  commit(name: string, key: string, options?: CreateOptions): Promise<void>;
+  commit(name: string, key: string, options?: CommitOptions): Promise<void>;
   /** Removes a snapshot and its files. @throws NotFound; FailedPrecondition (has children) */
   remove(key: string, options?: CallOptions): Promise<void>;
   /** Calls `fn` for each snapshot matching any of `filters` (name, parent, kind, labels.*). */
