@@ -109,7 +109,7 @@ export async function unpackLayer(content: Store, job: LayerJob): Promise<boolea
       progress('unpacked', layer.size);
       return false;
     }
-    throw nameLayer(err, layer.digest);
+    throw nameLayer(err, layer.digest, job.diffId);
   }
   progress('unpacked', layer.size);
   return true;
@@ -124,10 +124,13 @@ async function isCommitted(sn: Snapshotter, name: string): Promise<boolean> {
   }
 }
 
-/** Errors say which layer failed, once. */
-function nameLayer(err: unknown, digest: Digest): unknown {
+/** Errors name the layer by its blob digest, once (the applier names it by diffID). */
+function nameLayer(err: unknown, digest: Digest, diffId: Digest): unknown {
   if (!(err instanceof StrataError) || err.message.includes(digest)) return err;
-  return fail(err.code, `layer ${digest}: ${err.message}`, err);
+  const bare = err.message.startsWith(`layer ${diffId}: `)
+    ? err.message.slice(`layer ${diffId}: `.length)
+    : err.message;
+  return fail(err.code, `layer ${digest}: ${bare}`, err);
 }
 
 /** Passes chunks through, reporting the bytes seen (at most every 100 ms). */

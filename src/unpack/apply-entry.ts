@@ -23,8 +23,9 @@ import { cleanName, splitName } from './resolve-path.js';
 import type { TarBodySink, TarEntry } from './tar-reader.js';
 import { isWhiteoutName, whiteout } from './whiteout.js';
 
+/** O_EXCL: never reuse (or write through) what is there; libuv adds O_CLOEXEC. */
 const CREATE_FLAGS =
-  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | 0o2000000; // O_CLOEXEC
+  constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /**
  * Applies one tar entry under the context's root; returns the sink for a regular file's
@@ -53,6 +54,9 @@ function apply(ctx: ApplyContext, e: TarEntry): TarBodySink | undefined {
   if (isWhiteoutName(base)) {
     whiteout(ctx, e, dir, base);
     return undefined;
+  }
+  if (e.devmajor > 0xffffffff || e.devminor > 0xffffffff) {
+    throw fail('InvalidArgument', `device number ${e.devmajor}:${e.devminor} out of range`);
   }
   if ((e.type === 'char' || e.type === 'block') && ctx.rootless) {
     ctx.warn(`device:${clean}`, `${clean}: device node skipped (not root)`);
@@ -190,7 +194,9 @@ function hardlink(ctx: ApplyContext, e: TarEntry, path: string): void {
   const parent = ctx.resolver.dir(dir, 'find');
   let target = parent === undefined ? undefined : `${parent}/${base}`;
   let st = target === undefined ? undefined : lstatSync(target, { throwIfNoEntry: false });
-  if (st === undefined && ctx.lower !== undefined) {
+  const whitedOut = ctx.whiteouts === 'overlay' && st !== undefined && isWhiteoutDevice(st);
+  if (whitedOut) st = undefined; // deleted by this layer: nothing to link to
+  if (st === undefined && !whitedOut && ctx.lower !== undefined) {
     const found = ctx.lower.find(clean);
     if (found !== undefined && !found.stat.isDirectory()) {
       target = copyUp(ctx, clean, found);
@@ -211,9 +217,6 @@ function hardlink(ctx: ApplyContext, e: TarEntry, path: string): void {
 /** Device nodes and fifos; false when a device was skipped (no CAP_MKNOD, as in a userns). */
 function node(ctx: ApplyContext, e: TarEntry, path: string): boolean {
   const kind = e.type === 'fifo' ? 'fifo' : e.type === 'char' ? 'char' : 'block';
-  if (e.devmajor > 0xffffffff || e.devminor > 0xffffffff) {
-    throw fail('InvalidArgument', `device number ${e.devmajor}:${e.devminor} out of range`);
-  }
   try {
     create(ctx, path, () => mknod(path, kind, e.mode, e.devmajor, e.devminor));
   } catch (err) {

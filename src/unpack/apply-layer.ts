@@ -1,8 +1,9 @@
 import { lstatSync, realpathSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
 import { fail, fromSystem, isCode, type StrataError, throwIfAborted } from '../errors.js';
 import { digester } from '../oci/index.js';
-import { createContext } from './apply-context.js';
+import { type ApplyContext, createContext } from './apply-context.js';
 import { applyEntry } from './apply-entry.js';
 import { decompressedChunks, type LayerSource } from './decompress.js';
 import { createTarReader } from './tar-reader.js';
@@ -33,14 +34,19 @@ export async function applyLayer(
   options: ApplyOptions,
 ): Promise<ApplyResult> {
   const { signal, expectedDiffId } = options;
-  throwIfAborted(signal);
-  const root = rootOf(target);
-  const ctx = createContext(root, {
-    whiteouts: options.whiteouts,
-    rootless: options.rootless ?? process.getuid?.() !== 0,
-    parents: options.parents ?? [],
-    onWarning: options.onWarning,
-  });
+  let ctx: ApplyContext;
+  try {
+    throwIfAborted(signal);
+    ctx = createContext(rootOf(target), {
+      whiteouts: options.whiteouts,
+      rootless: options.rootless ?? process.getuid?.() !== 0,
+      parents: options.parents ?? [],
+      onWarning: options.onWarning,
+    });
+  } catch (err) {
+    await release(source); // always consume or cancel the body
+    throw layerError(err, expectedDiffId);
+  }
   let entries = 0;
   let size = 0;
   let lastProgress = performance.now();
@@ -56,6 +62,10 @@ export async function applyLayer(
       hash.update(chunk);
       size += chunk.length;
       if (!reader.done) reader.push(chunk); // after the tar's end: hashed, not parsed
+      // Entries are applied with synchronous fs calls. Yield to the event loop once per
+      // chunk so that the decompressor (zlib on the threadpool, the zstd process) gets its
+      // callbacks and keeps working while we write, instead of waiting for us to drain it.
+      await yieldToEventLoop();
       if (options.onProgress && performance.now() - lastProgress >= PROGRESS_EVERY_MS) {
         lastProgress = performance.now();
         options.onProgress({ entries, bytes: size });
@@ -79,6 +89,16 @@ export async function applyLayer(
   options.onProgress?.({ entries, bytes: size });
   return { diffId, size, entries };
 }
+
+/** Cancels a source that will not be read. */
+async function release(source: LayerSource): Promise<void> {
+  if (source instanceof Readable) source.destroy();
+  else if (Symbol.asyncIterator in source) {
+    await (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]().return?.();
+  }
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function rootOf(target: string): string {
   let root: string;

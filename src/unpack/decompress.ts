@@ -2,6 +2,7 @@ import { type Duplex, type DuplexOptions, pipeline, Readable } from 'node:stream
 import * as zlib from 'node:zlib';
 import { abortError, fail, isCode } from '../errors.js';
 import type { Compression } from '../oci/index.js';
+import { chunksOf } from './chunks.js';
 import { createZstdDecompressor, type ZstdImplementation } from './zstd.js';
 
 /** A layer blob as bytes: any async iterable of chunks, or a Node readable stream. */
@@ -62,9 +63,9 @@ export function decompress(source: LayerSource, options: DecompressOptions = {})
 export async function* decompressedChunks(
   source: LayerSource,
   options: DecompressOptions = {},
-): AsyncGenerator<Buffer, void, undefined> {
-  const chunks = toReadable(source)[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  const head: Buffer[] = [];
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const chunks = iterate(source);
+  const head: Uint8Array[] = [];
   let have = 0;
   try {
     while (have < MAGIC_BYTES) {
@@ -86,7 +87,7 @@ export async function* decompressedChunks(
     const feed = Readable.from(rest(head, chunks), { objectMode: false });
     pipeline(feed, stage, () => {});
     try {
-      for await (const chunk of stage) yield chunk as Buffer;
+      yield* chunksOf(stage);
     } catch (err) {
       throw asLayerError(err, compression);
     }
@@ -95,11 +96,20 @@ export async function* decompressedChunks(
   }
 }
 
-async function* rest(head: Buffer[], chunks: AsyncIterator<Buffer>) {
+async function* rest(head: Uint8Array[], chunks: AsyncIterator<Uint8Array>) {
   yield* head;
   for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
     yield next.value;
   }
+}
+
+/** The source's chunks, without the copies a Readable's own iterator makes. */
+function iterate(source: LayerSource): AsyncIterator<Uint8Array> {
+  if (source instanceof Readable) return chunksOf(source);
+  if (Symbol.asyncIterator in source) {
+    return (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  }
+  return chunksOf(new Readable().wrap(source));
 }
 
 function stageFor(compression: 'gzip' | 'zstd', options: DecompressOptions): Duplex {
@@ -107,7 +117,7 @@ function stageFor(compression: 'gzip' | 'zstd', options: DecompressOptions): Dup
   // thread applies entries; with the default 16 KiB the two take turns.
   if (compression === 'gzip') {
     const stream: zlib.ZlibOptions & DuplexOptions = {
-      chunkSize: 256 * 1024,
+      chunkSize: 1024 * 1024,
       readableHighWaterMark: 8 * 1024 * 1024,
     };
     return zlib.createGunzip(stream);
@@ -122,12 +132,4 @@ function asLayerError(err: unknown, compression: string) {
     return fail('InvalidArgument', `layer: ${compression}: ${(err as Error).message}`, err);
   }
   return err;
-}
-
-function toReadable(source: LayerSource): Readable {
-  if (source instanceof Readable) return source;
-  if (Symbol.asyncIterator in source) {
-    return Readable.from(source as AsyncIterable<Uint8Array>, { objectMode: false });
-  }
-  return new Readable().wrap(source);
 }

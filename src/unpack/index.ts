@@ -9,6 +9,13 @@
  * create, change, follow or remove anything outside it. What Node's fs lacks (mknod,
  * xattrs) comes from `sys/`. Snapshotters own the directories; the pull pipeline feeds
  * the blob and commits the snapshot only when the diffID matches.
+ *
+ * Choices: tar is parsed here (tar-reader.ts), not by tar-stream, which decodes PAX values
+ * as UTF-8 (breaking binary xattrs such as security.capability), parses past the
+ * end-of-archive marker and gives header-only entries data; the parser follows Go's
+ * archive/tar, so layers mean what they mean to containerd and umoci. Entries are applied
+ * with synchronous fs calls (a few microseconds each) while zlib inflates on the
+ * threadpool; zstd comes from node:zlib, else the `zstd` command, else fzstd (zstd.ts).
  */
 export { applyLayer } from './apply-layer.js';
 export {

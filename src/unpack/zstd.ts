@@ -58,7 +58,7 @@ export function createZstdDecompressor(
   switch (implementation) {
     case 'zlib': {
       if (!zlibZstd) throw fail('FailedPrecondition', 'zstd: node:zlib has no zstd here');
-      return zlibZstd({ chunkSize: 256 * 1024 });
+      return zlibZstd({ chunkSize: 1024 * 1024 });
     }
     case 'cli': {
       const path = zstdCli();
@@ -114,7 +114,7 @@ class ZstdProcess extends Duplex {
   private waitingDrain: (() => void) | undefined;
 
   constructor(path: string) {
-    super({ readableHighWaterMark: 256 * 1024 });
+    super({ readableHighWaterMark: 8 * 1024 * 1024 });
     this.child = spawn(path, ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const { child } = this;
     child.stdout.on('data', (chunk: Buffer) => {

@@ -11,7 +11,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isCode } from '../../src/errors.js';
 import type { Digest } from '../../src/oci/index.js';
 import { lgetxattr, lsetxattr } from '../../src/sys/index.js';
@@ -35,13 +35,11 @@ async function failure(run: () => Promise<unknown>): Promise<unknown> {
   throw new Error('expected a failure');
 }
 
-let base: string;
 let n = 0;
 const fresh = () => join(base, `t${n++}`);
 
-beforeAll(async () => {
-  base = await tempDir('strata-apply-');
-});
+// At the top level, so that tempDir's cleanup (an afterAll) is registered with the file.
+const base = await tempDir('strata-apply-');
 
 describe(`applying entries as root${skipNote(needsRoot)}`, () => {
   it.skipIf(needsRoot)(
@@ -373,6 +371,21 @@ describe(`overlay whiteouts${skipNote(needsRoot)}`, () => {
   });
 });
 
+describe(`hardlinks to what this layer deleted${skipNote(needsRoot)}`, () => {
+  it.skipIf(needsRoot).each(['native', 'overlay'] as const)('fail in %s mode', async (mode) => {
+    const lower = fresh();
+    await applyEntries([{ name: 'f', content: 'f' }], lower, { whiteouts: mode });
+    const target = mode === 'native' ? lower : fresh();
+    const err = await failure(() =>
+      applyEntries([{ name: '.wh.f' }, { name: 'h', type: 'link', linkname: 'f' }], target, {
+        whiteouts: mode,
+        parents: mode === 'overlay' ? [lower] : [],
+      }),
+    );
+    expect(isCode(err, 'InvalidArgument'), String(err)).toBe(true);
+  });
+});
+
 describe('rootless', () => {
   it('skips device nodes with a warning, writes user.overlay.opaque, does not chown', async () => {
     const root = fresh();
@@ -418,6 +431,21 @@ describe('the target', () => {
     expect(isCode(missingDir, 'NotFound')).toBe(true);
     const slash = await failure(() => applyLayer(chunked(tar), '/', { whiteouts: 'native' }));
     expect(isCode(slash, 'InvalidArgument')).toBe(true);
+  });
+
+  it('cancels the source when it cannot apply', async () => {
+    let released = false;
+    async function* source() {
+      try {
+        yield* chunked(buildTar([]));
+      } finally {
+        released = true;
+      }
+    }
+    const body = source();
+    await body.next(); // started, as a tee'd download would be
+    await failure(() => applyLayer(body, join(base, 'nope'), { whiteouts: 'native' }));
+    expect(released).toBe(true);
   });
 
   it('gets the root entry metadata; a root entry of another type is refused', async () => {

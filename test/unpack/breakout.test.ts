@@ -17,7 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type ErrorCode, StrataError } from '../../src/errors.js';
 import { lsetxattr } from '../../src/sys/index.js';
 import { applyLayer, type WhiteoutMode } from '../../src/unpack/index.js';
@@ -425,12 +425,10 @@ const cases: Case[] = [
   },
 ];
 
-let base: string;
 let counter = 0;
 
-beforeAll(async () => {
-  base = await tempDir('strata-breakout-');
-});
+// At the top level, so that tempDir's cleanup (an afterAll) is registered with the file.
+const base = await tempDir('strata-breakout-');
 
 /** A fresh case directory: root/ (the target), outside/ (the sentinel), lower/ and a sibling. */
 function setup(): Ctx {

@@ -136,7 +136,8 @@ function withoutLinks(tree: Tree, paths: ReadonlySet<string>): Tree {
   return out;
 }
 
-let base: string;
+// At the top level, so that tempDir's cleanup (an afterAll) is registered with the file.
+const base = await tempDir('strata-umoci-');
 let umociRootfs: string;
 let umociDiffIds: string[];
 
@@ -165,7 +166,6 @@ async function apply(mode: WhiteoutMode, dirs: readonly string[]): Promise<Diges
 
 describe.skipIf(cannot)(`fidelity with umoci unpack${skipNote(cannot)}`, () => {
   beforeAll(async () => {
-    base = await tempDir('strata-umoci-');
     const layout = join(base, 'layout');
     umoci('init', '--layout', layout);
     umoci('new', '--image', `${layout}:t`);
