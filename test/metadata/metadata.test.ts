@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isCode } from '../../src/errors.js';
-import { imageStore, MIGRATIONS, migrate, namespaceStore, openDatabase, validateNamespace } from '../../src/metadata/index.js';
+import {
+  imageStore,
+  MIGRATIONS,
+  migrate,
+  namespaceStore,
+  openDatabase,
+  validateNamespace,
+} from '../../src/metadata/index.js';
 import { digestOf } from '../../src/oci/digest.js';
 import { tempDir } from '../fixtures/env.js';
 
@@ -20,7 +27,8 @@ describe('metadata database', () => {
   it('applies migrations once and is idempotent on reopen', async () => {
     const path = join(await tempDir(), 'meta.db');
     const db = openDatabase(path);
-    const versions = () => db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all();
+    const versions = () =>
+      db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all();
     expect(versions()).toEqual(MIGRATIONS.map((m) => m.version));
     migrate(db, MIGRATIONS);
     expect(versions()).toEqual(MIGRATIONS.map((m) => m.version));
@@ -28,12 +36,15 @@ describe('metadata database', () => {
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     db.close();
     const again = openDatabase(path);
-    expect(again.prepare('SELECT count(*) FROM schema_migrations').pluck().get()).toBe(MIGRATIONS.length);
+    expect(again.prepare('SELECT count(*) FROM schema_migrations').pluck().get()).toBe(
+      MIGRATIONS.length,
+    );
     again.close();
   });
 
   it('validates namespace names like containerd', () => {
-    for (const ok of ['default', 'k8s.io', 'a-b_c.d', 'A1', 'x'.repeat(76)]) expect(validateNamespace(ok)).toBe(ok);
+    for (const ok of ['default', 'k8s.io', 'a-b_c.d', 'A1', 'x'.repeat(76)])
+      expect(validateNamespace(ok)).toBe(ok);
     for (const bad of ['', '-a', 'a-', 'a..b', 'a/b', 'a b', 'x'.repeat(77), '../etc']) {
       expect(codeOf(() => validateNamespace(bad))).toBe('InvalidArgument');
     }
@@ -43,25 +54,51 @@ describe('metadata database', () => {
     const db = openDatabase(join(await tempDir(), 'meta.db'));
     const a = imageStore(db, 'a');
     const b = imageStore(db, 'b');
-    const target = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf('m'), size: 10 };
-    const created = a.create({ name: 'docker.io/library/alpine:latest', target, labels: { env: 'ci' } });
-    expect(created).toMatchObject({ name: 'docker.io/library/alpine:latest', target, labels: { env: 'ci' } });
-    expect(codeOf(() => a.create({ name: 'docker.io/library/alpine:latest', target }))).toBe('AlreadyExists');
+    const target = {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: digestOf('m'),
+      size: 10,
+    };
+    const created = a.create({
+      name: 'docker.io/library/alpine:latest',
+      target,
+      labels: { env: 'ci' },
+    });
+    expect(created).toMatchObject({
+      name: 'docker.io/library/alpine:latest',
+      target,
+      labels: { env: 'ci' },
+    });
+    expect(codeOf(() => a.create({ name: 'docker.io/library/alpine:latest', target }))).toBe(
+      'AlreadyExists',
+    );
     expect(codeOf(() => b.get('docker.io/library/alpine:latest'))).toBe('NotFound');
-    const moved = a.put({ name: 'docker.io/library/alpine:latest', target: { ...target, digest: digestOf('n') } });
+    const moved = a.put({
+      name: 'docker.io/library/alpine:latest',
+      target: { ...target, digest: digestOf('n') },
+    });
     expect(moved.target.digest).toBe(digestOf('n'));
     expect(moved.createdAt).toEqual(created.createdAt);
     a.create({ name: 'example.com/app:1', target });
-    expect(a.list().map((i) => i.name)).toEqual(['docker.io/library/alpine:latest', 'example.com/app:1']);
+    expect(a.list().map((i) => i.name)).toEqual([
+      'docker.io/library/alpine:latest',
+      'example.com/app:1',
+    ]);
     expect(a.list(['labels.env==ci']).map((i) => i.name)).toEqual([]);
-    expect(a.list([`target.digest==${digestOf('m')}`]).map((i) => i.name)).toEqual(['example.com/app:1']);
-    expect(a.list(['name~=^docker']).map((i) => i.name)).toEqual(['docker.io/library/alpine:latest']);
+    expect(a.list([`target.digest==${digestOf('m')}`]).map((i) => i.name)).toEqual([
+      'example.com/app:1',
+    ]);
+    expect(a.list(['name~=^docker']).map((i) => i.name)).toEqual([
+      'docker.io/library/alpine:latest',
+    ]);
     a.delete('example.com/app:1');
     expect(codeOf(() => a.delete('example.com/app:1'))).toBe('NotFound');
-    expect(codeOf(() => a.create({ name: 'x', target: { ...target, digest: 'sha256:nope' as never } }))).toBe(
+    expect(
+      codeOf(() => a.create({ name: 'x', target: { ...target, digest: 'sha256:nope' as never } })),
+    ).toBe('InvalidArgument');
+    expect(codeOf(() => a.create({ name: 'x', target: { ...target, size: 0 } }))).toBe(
       'InvalidArgument',
     );
-    expect(codeOf(() => a.create({ name: 'x', target: { ...target, size: 0 } }))).toBe('InvalidArgument');
     const ns = namespaceStore(db);
     expect(ns.list().map((n) => n.name)).toEqual(['a']);
     expect(codeOf(() => ns.remove('a'))).toBe('FailedPrecondition');
@@ -88,7 +125,9 @@ describe('metadata database', () => {
       [1, 2, 3, 4].map(
         (id) =>
           new Promise<number | null>((resolve) => {
-            const child = spawn(process.execPath, ['--input-type=module', '-e', script(id)], { stdio: 'inherit' });
+            const child = spawn(process.execPath, ['--input-type=module', '-e', script(id)], {
+              stdio: 'inherit',
+            });
             child.on('exit', resolve);
           }),
       ),
