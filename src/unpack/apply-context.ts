@@ -13,7 +13,7 @@ import { lsetxattr } from '../sys/index.js';
 import { createLowerView, isWhiteoutDevice, type LowerView } from './lower.js';
 import { copyXattrs, setOwner } from './metadata.js';
 import { createResolver, type PathResolver } from './resolve-path.js';
-import type { WhiteoutMode } from './types.js';
+import type { DeferredLower, WhiteoutMode } from './types.js';
 
 /** A directory whose mode and times are set after every entry (children change mtimes). */
 interface DeferredDir {
@@ -35,6 +35,8 @@ export interface ApplyContext {
   readonly opaqueXattr: string;
   readonly resolver: PathResolver;
   readonly lower: LowerView | undefined;
+  /** With `parents: 'later'`: what needs the lower layers, recorded for `finishLower`. */
+  readonly deferred: DeferredState | undefined;
   /** An fd being written, closed by `dispose` if the apply fails midway. */
   openFd: number | undefined;
   warn(key: string, message: string): void;
@@ -53,21 +55,60 @@ export interface ApplyContext {
   dispose(): void;
 }
 
+/** What an overlay layer applied before its parents exist leaves for `finishLower`. */
+export class DeferredState {
+  root = true;
+  readonly dirs = new Set<string>();
+  readonly links: { path: string; target: string }[] = [];
+  /** Whiteouts in a directory this layer does not have: it may or may not exist below. */
+  readonly whiteouts: { dir: string; name: string | null }[] = [];
+  private readonly linked = new Set<string>();
+
+  constructor(private readonly rootPath: string) {}
+
+  /** An entry gave `path` its own metadata: nothing to take from below. */
+  explicit(path: string): void {
+    if (path === this.rootPath) this.root = false;
+    else this.dirs.delete(path);
+  }
+
+  link(path: string, target: string): void {
+    this.links.push({ path, target });
+    this.linked.add(path);
+  }
+
+  /** A hardlink of this layer waits at `path`: a whiteout there must not hide it. */
+  hasLink(path: string): boolean {
+    return this.linked.has(path);
+  }
+
+  toJSON(): DeferredLower {
+    const rel = (p: string) => p.slice(this.rootPath.length + 1);
+    return {
+      root: this.root,
+      dirs: [...this.dirs].map(rel),
+      links: this.links.map((l) => ({ path: rel(l.path), target: l.target })),
+      whiteouts: this.whiteouts.map((w) => ({ ...w })),
+    };
+  }
+}
+
 export interface ContextOptions {
   readonly whiteouts: WhiteoutMode;
   readonly rootless: boolean;
-  readonly parents: readonly string[];
+  readonly parents: readonly string[] | 'later';
   readonly onWarning: ((message: string) => void) | undefined;
+  /** Overlay with parents: the root takes the nearest parent's metadata (default true). */
+  readonly inheritRoot?: boolean;
 }
 
 export function createContext(root: string, options: ContextOptions): ApplyContext {
   const { whiteouts, rootless } = options;
   const overlay = whiteouts === 'overlay';
   const opaqueXattr = rootless ? 'user.overlay.opaque' : 'trusted.overlay.opaque';
-  const lower =
-    overlay && options.parents.length > 0
-      ? createLowerView(options.parents, opaqueXattr)
-      : undefined;
+  const parents = options.parents === 'later' ? [] : options.parents;
+  const deferred = overlay && options.parents === 'later' ? new DeferredState(root) : undefined;
+  const lower = overlay && parents.length > 0 ? createLowerView(parents, opaqueXattr) : undefined;
   const warned = new Set<string>();
   const touchedPaths = whiteouts === 'native' ? new Set<string>() : undefined;
   const created = new Set<string>();
@@ -81,6 +122,7 @@ export function createContext(root: string, options: ContextOptions): ApplyConte
     rootless,
     opaqueXattr,
     lower,
+    deferred,
     openFd: undefined,
     resolver: createResolver(root, {
       existingDir(path, st) {
@@ -93,6 +135,7 @@ export function createContext(root: string, options: ContextOptions): ApplyConte
         created.add(path);
         ctx.touch(path);
         if (lower) inheritFromLower(ctx, lower, path, rel(path));
+        deferred?.dirs.add(path);
       },
       replaceNonDirectory(path, st) {
         // Overlay: `.wh.a` then `a/x` in one layer — a new `a` that hides the old one.
@@ -138,6 +181,7 @@ export function createContext(root: string, options: ContextOptions): ApplyConte
       lsetxattr(path, opaqueXattr, Buffer.from('y'));
     },
     deferDir(path, mode, atime, mtime) {
+      deferred?.explicit(path);
       dirs.push({ path, mode, atime, mtime });
     },
     finish() {
@@ -161,7 +205,9 @@ export function createContext(root: string, options: ContextOptions): ApplyConte
   // The root existed before: its times are restored unless the layer has an entry for it.
   const rootStat = lstatSync(root);
   savedTimes.set(root, { atime: rootStat.atimeMs / 1000, mtime: rootStat.mtimeMs / 1000 });
-  if (lower && options.parents[0] !== undefined) inheritRoot(ctx, options.parents[0]);
+  if (lower && parents[0] !== undefined && options.inheritRoot !== false) {
+    inheritRoot(ctx, parents[0]);
+  }
   return ctx;
 }
 
@@ -170,7 +216,12 @@ export function createContext(root: string, options: ContextOptions): ApplyConte
  * entry) takes the owner, mode, times and xattrs of the same directory below, so the
  * merged view does not change it (containerd's mkparent does the same).
  */
-function inheritFromLower(ctx: ApplyContext, lower: LowerView, path: string, rel: string): void {
+export function inheritFromLower(
+  ctx: ApplyContext,
+  lower: LowerView,
+  path: string,
+  rel: string,
+): void {
   const found = lower.find(rel);
   if (found === undefined || !found.stat.isDirectory()) return;
   const st = found.stat;
@@ -180,7 +231,7 @@ function inheritFromLower(ctx: ApplyContext, lower: LowerView, path: string, rel
 }
 
 /** Overlay: the layer's root shows as the merged root; it starts as its parent's. */
-function inheritRoot(ctx: ApplyContext, parent: string): void {
+export function inheritRoot(ctx: ApplyContext, parent: string): void {
   const st = lstatSync(parent);
   setOwner(ctx, ctx.root, st.uid, st.gid);
   ctx.deferDir(ctx.root, st.mode & 0o7777, st.atimeMs / 1000, st.mtimeMs / 1000);

@@ -203,6 +203,11 @@ function hardlink(ctx: ApplyContext, e: TarEntry, path: string): void {
       st = lstatSync(target);
     }
   }
+  if ((st === undefined || target === undefined) && !whitedOut && ctx.deferred !== undefined) {
+    // The target may be in a parent layer that is not committed yet: link it at commit.
+    ctx.deferred.link(path, clean);
+    return;
+  }
   if (st === undefined || target === undefined) {
     throw fail('InvalidArgument', `hardlink target ${JSON.stringify(e.linkname)} not found`);
   }

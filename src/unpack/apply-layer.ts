@@ -87,7 +87,7 @@ export async function applyLayer(
     );
   }
   options.onProgress?.({ entries, bytes: size });
-  return { diffId, size, entries };
+  return { diffId, size, entries, ...(ctx.deferred ? { deferred: ctx.deferred.toJSON() } : {}) };
 }
 
 /** Cancels a source that will not be read. */

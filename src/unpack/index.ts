@@ -24,10 +24,12 @@ export {
   detectCompression,
   type LayerSource,
 } from './decompress.js';
+export { type FinishLowerOptions, finishLower } from './finish-lower.js';
 export type {
   ApplyOptions,
   ApplyProgress,
   ApplyResult,
+  DeferredLower,
   WhiteoutMode,
 } from './types.js';
 export { type ZstdImplementation, zstdImplementations } from './zstd.js';

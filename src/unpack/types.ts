@@ -37,8 +37,12 @@ export interface ApplyOptions {
    * of a hardlink that lives in a lower layer, and to give directories this layer creates
    * implicitly (no entry of their own) the owner, mode, times and xattrs they have below,
    * as containerd does when it applies onto an overlay upper directory.
+   *
+   * `'later'`: the parents do not exist yet (layers unpacking in parallel, to be rebased at
+   * commit). What needs them is recorded in `ApplyResult.deferred` instead, and
+   * `finishLower` completes it once they are committed.
    */
-  readonly parents?: readonly string[];
+  readonly parents?: readonly string[] | 'later';
   /** Force a zstd implementation (tests, benchmarks); default: the fastest available. */
   readonly zstd?: ZstdImplementation;
 }
@@ -50,4 +54,20 @@ export interface ApplyResult {
   readonly size: number;
   /** Tar entries read (whiteouts and skipped entries included). */
   readonly entries: number;
+  /** With `parents: 'later'`: what `finishLower` must complete. Plain data. */
+  readonly deferred?: DeferredLower;
+}
+
+/**
+ * The parts of an overlay layer that depend on the layers below it, left for later:
+ * directories created implicitly (relative paths) and the layer root take their metadata
+ * from below; hardlinks whose target is not in this layer are made by copying it up;
+ * whiteouts in directories only the layers below may have are placed once that is known.
+ */
+export interface DeferredLower {
+  readonly root: boolean;
+  readonly dirs: readonly string[];
+  readonly links: readonly { readonly path: string; readonly target: string }[];
+  /** `dir/.wh.name` (name null: `dir/.wh..wh..opq`) where `dir` was not in this layer. */
+  readonly whiteouts: readonly { readonly dir: string; readonly name: string | null }[];
 }

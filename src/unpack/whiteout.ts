@@ -46,7 +46,7 @@ export function whiteout(ctx: ApplyContext, e: TarEntry, dir: string, base: stri
     throw fail('InvalidArgument', `invalid whiteout name ${JSON.stringify(base)}`);
   }
   if (ctx.whiteouts === 'native') deleteNative(ctx, dir, name);
-  else markOverlay(ctx, e, dir, name);
+  else markOverlay(ctx, e.uid, e.gid, dir, name);
 }
 
 function deleteNative(ctx: ApplyContext, dir: string, name: string): void {
@@ -73,22 +73,31 @@ function removeUntouched(ctx: ApplyContext, dir: string): void {
   }
 }
 
-function markOverlay(ctx: ApplyContext, e: TarEntry, dir: string, name: string): void {
-  const parent = overlayParent(ctx, dir);
+/** Overlay `dir/.wh.name`; exported for `finishLower`, which places deferred whiteouts. */
+export function markOverlay(
+  ctx: ApplyContext,
+  uid: number,
+  gid: number,
+  dir: string,
+  name: string,
+): void {
+  const parent = overlayParent(ctx, dir, name);
   if (parent === undefined) return;
   const path = `${parent}/${name}`;
   const st = lstatSync(path, { throwIfNoEntry: false });
   if (st === undefined) {
+    if (ctx.deferred?.hasLink(path)) return; // this layer's own file arrives at commit
     mknod(path, 'char', 0, 0, 0);
-    setOwner(ctx, path, e.uid, e.gid);
+    setOwner(ctx, path, uid, gid);
   } else if (st.isDirectory() && !isWhiteoutDevice(st)) {
     ctx.setOpaque(path); // this layer's directory stays, what is below goes
   }
   // else: a whiteout already, or this layer's own file, which hides what is below anyway
 }
 
-function opaqueOverlay(ctx: ApplyContext, dir: string): void {
-  const path = overlayParent(ctx, dir);
+/** Overlay `dir/.wh..wh..opq`; exported for `finishLower`. */
+export function opaqueOverlay(ctx: ApplyContext, dir: string): void {
+  const path = overlayParent(ctx, dir, null);
   if (path !== undefined) ctx.setOpaque(path);
 }
 
@@ -96,10 +105,16 @@ function opaqueOverlay(ctx: ApplyContext, dir: string): void {
  * The directory of an overlay whiteout, created when missing (like containerd), unless
  * the parents are known and have no such directory (then there is nothing to hide), or a
  * component is not a directory (this layer replaced it: nothing below shows through).
+ * Parents not there yet (`'later'`): recorded for `finishLower`.
  */
-function overlayParent(ctx: ApplyContext, dir: string): string | undefined {
+function overlayParent(ctx: ApplyContext, dir: string, name: string | null): string | undefined {
   const found = ctx.resolver.dir(dir, 'find');
   if (found !== undefined) return found;
+  if (ctx.deferred !== undefined) {
+    // Whether the layers below have `dir` is not known yet: decide at commit.
+    ctx.deferred.whiteouts.push({ dir, name });
+    return undefined;
+  }
   if (ctx.lower !== undefined && !ctx.lower.find(dir)?.stat.isDirectory()) return undefined;
   return ctx.resolver.dir(dir, 'make-or-skip');
 }

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type ErrorCode, StrataError } from '../../src/errors.js';
 import { lsetxattr } from '../../src/sys/index.js';
-import { applyLayer, type WhiteoutMode } from '../../src/unpack/index.js';
+import { applyLayer, finishLower, type WhiteoutMode } from '../../src/unpack/index.js';
 import { isRoot, tempDir } from '../fixtures/env.js';
 import { buildTar, type TarEntrySpec } from '../fixtures/tar-builder.js';
 import { chunked } from './helpers.js';
@@ -463,23 +463,31 @@ describe('adversarial layers never reach outside the root', () => {
     expect(cases.length).toBeGreaterThanOrEqual(30);
   });
 
+  // Overlay also runs deferred: applied before its parents exist, finished by finishLower
+  // (how parallel unpacking applies layers), which must be just as safe.
   const runs = cases.flatMap((c) =>
-    (c.modes ?? (['native', 'overlay'] as const)).map((mode) => ({ ...c, mode })),
+    (c.modes ?? (['native', 'overlay'] as const)).flatMap((mode) => [
+      { ...c, mode, how: mode },
+      ...(mode === 'overlay' ? [{ ...c, mode, how: 'overlay, deferred' }] : []),
+    ]),
   );
 
-  it.each(runs)('$name ($mode)', async (test) => {
+  it.each(runs)('$name ($how)', async (test) => {
     const c = setup();
     test.before?.(c);
     const before = sentinel(c);
     const tar = test.tar ? test.tar(c) : buildTar(test.entries?.(c) ?? []);
     let outcome: Outcome;
     try {
-      await applyLayer(chunked(tar), c.root, {
+      const rootless = test.rootless ?? !isRoot;
+      const deferred = test.how === 'overlay, deferred';
+      const result = await applyLayer(chunked(tar), c.root, {
         whiteouts: test.mode,
-        rootless: test.rootless ?? !isRoot,
-        parents: test.mode === 'overlay' ? [c.lower] : [],
+        rootless,
+        parents: deferred ? 'later' : test.mode === 'overlay' ? [c.lower] : [],
         onWarning: () => {},
       });
+      if (deferred) finishLower(c.root, result.deferred!, { parents: [c.lower], rootless });
       outcome = 'ok';
     } catch (err) {
       if (!(err instanceof StrataError)) throw err;

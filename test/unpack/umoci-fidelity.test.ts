@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Digest } from '../../src/oci/index.js';
 import { mount, unmount } from '../../src/sys/index.js';
-import { applyLayer, type WhiteoutMode } from '../../src/unpack/index.js';
+import { applyLayer, finishLower, type WhiteoutMode } from '../../src/unpack/index.js';
 import { missing, skipNote, tempDir } from '../fixtures/env.js';
 import { buildTar, gzip, type TarEntrySpec, zstd } from '../fixtures/tar-builder.js';
 import { chunked } from './helpers.js';
@@ -149,19 +149,33 @@ function snapshot(dir: string): Tree {
   return snapshotTree(dir, { mtimes: true, skipXattr: (n) => n.startsWith('trusted.overlay.') });
 }
 
-async function apply(mode: WhiteoutMode, dirs: readonly string[]): Promise<Digest[]> {
-  const diffIds: Digest[] = [];
-  for (const [i, blob] of blobs.entries()) {
+/**
+ * Applies the layers in order; `deferred` applies every overlay layer at once before any
+ * parent exists (as parallel unpacking does) and finishes them in order afterwards.
+ */
+async function apply(
+  mode: WhiteoutMode,
+  dirs: readonly string[],
+  deferred = false,
+): Promise<Digest[]> {
+  const parentsOf = (i: number) => (mode === 'overlay' ? dirs.slice(0, i).reverse() : []);
+  const one = async (blob: Buffer, i: number) => {
     const target = dirs[i] as string;
     mkdirSync(target, { recursive: true });
-    const parents = mode === 'overlay' ? dirs.slice(0, i).reverse() : [];
-    const result = await applyLayer(chunked(blob as Buffer, 65_536), target, {
+    return applyLayer(chunked(blob, 65_536), target, {
       whiteouts: mode,
-      parents,
+      parents: deferred ? 'later' : parentsOf(i),
     });
-    diffIds.push(result.diffId);
+  };
+  if (!deferred) {
+    const diffIds: Digest[] = [];
+    for (const [i, blob] of blobs.entries()) diffIds.push((await one(blob as Buffer, i)).diffId);
+    return diffIds;
   }
-  return diffIds;
+  const results = await Promise.all(blobs.map((blob, i) => one(blob as Buffer, i)));
+  for (const [i, r] of results.entries())
+    finishLower(dirs[i] as string, r.deferred!, { parents: parentsOf(i) });
+  return results.map((r) => r.diffId);
 }
 
 describe.skipIf(cannot)(`fidelity with umoci unpack${skipNote(cannot)}`, () => {
@@ -192,25 +206,29 @@ describe.skipIf(cannot)(`fidelity with umoci unpack${skipNote(cannot)}`, () => {
     expect(diffTrees(want, snapshot(target))).toEqual([]);
   });
 
-  it('overlay: the overlayfs mount of the layer dirs shows the same tree', async () => {
-    const dirs = [0, 1, 2].map((i) => join(base, 'overlay', String(i)));
-    const diffIds = await apply('overlay', dirs);
-    expect(diffIds).toEqual(umociDiffIds);
-    const merged = join(base, 'overlay', 'merged');
-    mkdirSync(merged);
-    mount('overlay', merged, 'overlay', 0, `lowerdir=${[...dirs].reverse().join(':')}`);
-    let got: Tree;
-    try {
-      got = snapshot(merged);
-    } finally {
-      unmount(merged);
-    }
-    // Layer 2 hardlinks bin/ping-again to layer 1's bin/ping, so bin/ping is copied up
-    // into layer 2 (as containerd's applier on an overlay does): in the mount, bin/ping6
-    // stays linked to the old inode below. Link counts across layers are the one thing an
-    // overlay cannot show as a flat tree; content, modes and xattrs must still match.
-    const want = withoutLinks(snapshot(umociRootfs), overlayLinkSplit);
-    expect(diffTrees(want, withoutLinks(got, overlayLinkSplit))).toEqual([]);
-    expect(got.get('bin/ping-again')?.linkGroup).toBe('bin/ping');
-  });
+  it.each([false, true])(
+    'overlay (deferred: %s): the overlayfs mount of the layer dirs shows the same tree',
+    async (deferred) => {
+      const top = join(base, deferred ? 'overlay-deferred' : 'overlay');
+      const dirs = [0, 1, 2].map((i) => join(top, String(i)));
+      const diffIds = await apply('overlay', dirs, deferred);
+      expect(diffIds).toEqual(umociDiffIds);
+      const merged = join(top, 'merged');
+      mkdirSync(merged);
+      mount('overlay', merged, 'overlay', 0, `lowerdir=${[...dirs].reverse().join(':')}`);
+      let got: Tree;
+      try {
+        got = snapshot(merged);
+      } finally {
+        unmount(merged);
+      }
+      // Layer 2 hardlinks bin/ping-again to layer 1's bin/ping, so bin/ping is copied up
+      // into layer 2 (as containerd's applier on an overlay does): in the mount, bin/ping6
+      // stays linked to the old inode below. Link counts across layers are the one thing an
+      // overlay cannot show as a flat tree; content, modes and xattrs must still match.
+      const want = withoutLinks(snapshot(umociRootfs), overlayLinkSplit);
+      expect(diffTrees(want, withoutLinks(got, overlayLinkSplit))).toEqual([]);
+      expect(got.get('bin/ping-again')?.linkGroup).toBe('bin/ping');
+    },
+  );
 });
