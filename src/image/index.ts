@@ -1,20 +1,19 @@
 /**
- * image: what strata does with an image already in the content store — read its
- * manifests for a platform (config, layers, diffIDs, chainIDs), unpack its layers into
- * committed snapshots named by chainID, and mount its rootfs read-only.
+ * image: what strata does with images beyond fetching them — read an image's manifests
+ * for a platform (config, layers, diffIDs, chainIDs); unpack its layers into committed
+ * snapshots named by chainID through one pipeline (layers applied in worker threads, in
+ * parallel where the snapshotter can rebase, fed straight from the download during a
+ * pull, committed in order once both digests are verified); pull (fetch + unpack +
+ * record); and mount a rootfs read-only.
  */
 export {
+  describeImage,
   describePlatform,
   type ImageManifest,
   imageManifests,
   type ManifestsOptions,
 } from './manifests.js';
 export { MOUNT_TARGET_LABEL, mountImage, mountKey, unmountImage } from './mount.js';
+export { ManifestUnpack, type PipelineOptions, type UnpackResult } from './pipeline.js';
 export { type PullImageOptions, pullImage } from './pull.js';
-export {
-  GC_REF_SNAPSHOT,
-  type UnpackOptions,
-  type UnpackResult,
-  unpackImage,
-  unpackLayer,
-} from './unpack.js';
+export { GC_REF_SNAPSHOT, labelConfig, type UnpackOptions, unpackImage } from './unpack.js';

@@ -80,17 +80,30 @@ async function imageOf(
   descriptor: Descriptor,
   manifest: Manifest,
 ): Promise<ImageManifest> {
-  const what = `manifest ${descriptor.digest}`;
   const configBytes = await readBlob(content, manifest.config.digest, { maxSize: MAX_CONFIG_SIZE });
   const imageConfig = parseConfig(configBytes, `config ${manifest.config.digest}`);
-  const layers = manifest.layers.filter((l) => isLayerType(l.mediaType));
-  if (layers.length !== manifest.layers.length) {
-    const odd = manifest.layers.find((l) => !isLayerType(l.mediaType))!;
+  return describeImage(descriptor, manifest, imageConfig);
+}
+
+/**
+ * An image manifest with its parsed config, checked for consistency: every layer has a
+ * layer media type and the config lists one diffID per layer.
+ * @throws InvalidArgument
+ */
+export function describeImage(
+  descriptor: Descriptor,
+  manifest: Manifest,
+  imageConfig: ImageConfig,
+): ImageManifest {
+  const what = `manifest ${descriptor.digest}`;
+  const odd = manifest.layers.find((l) => !isLayerType(l.mediaType));
+  if (odd) {
     throw fail(
       'InvalidArgument',
       `${what}: layer ${odd.digest} has unsupported media type ${odd.mediaType}`,
     );
   }
+  const layers = manifest.layers;
   const diffIds = imageConfig.rootfs.diff_ids;
   if (diffIds.length !== layers.length) {
     throw fail(

@@ -48,10 +48,6 @@ export interface SnapshotRecords {
    */
   create(record: NewSnapshotRecord): SnapshotRecord;
   /**
-   * Turns the active row `key` into the committed row `name`, replacing its labels.
-   * @throws NotFound; FailedPrecondition when `key` is not active; AlreadyExists for `name`.
-   */
-  /**
    * Turns the active row `key` into the committed `name`; with `parent`, also sets its
    * parent (a rebase: the active snapshot must have none and `parent` must be committed).
    */

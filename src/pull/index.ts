@@ -19,6 +19,7 @@ export type {
   FetchOptions,
   FetchResult,
   LayerFetched,
+  LayerTap,
   ManifestFetched,
   ProgressEvent,
   PullOptions,

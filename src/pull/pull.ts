@@ -170,16 +170,16 @@ class Walker {
       ...(imageConfig ? { imageConfig } : {}),
       ...(platform ? { platform } : {}),
     };
-    const { onManifest, onLayerFetched } = this.s.options;
+    const { onManifest, onLayerFetched, layerTap } = this.s.options;
     await onManifest?.({ ...common, descriptor: desc, manifest }, { signal: this.ctx.signal });
     await this.all(
       manifest.layers.map((layer, index) => async () => {
-        await this.blob(layer, 'layer');
         const diffId = imageConfig?.rootfs.diff_ids[index];
-        await onLayerFetched?.(
-          { ...common, manifest: desc, index, layer, ...(diffId ? { diffId } : {}) },
-          { signal: this.ctx.signal },
+        const fetched = { ...common, manifest: desc, index, layer, ...(diffId ? { diffId } : {}) };
+        await this.once(layer, () =>
+          ensureBlob(this.ctx, layer, 'layer', {}, layerTap && (() => layerTap(fetched))),
         );
+        await onLayerFetched?.(fetched, { signal: this.ctx.signal });
       }),
     );
     await storeManifest(this.ctx, desc, bytes, 'manifest', childGcLabels(desc, manifest));

@@ -5,7 +5,7 @@ import type { Descriptor } from '../oci/descriptor.js';
 import type { Repository } from '../registry/index.js';
 import { appendSource, distributionSourceKey } from './labels.js';
 import type { Limiter } from './limiter.js';
-import type { ProgressEvent } from './types.js';
+import type { LayerTap, ProgressEvent } from './types.js';
 
 /**
  * Getting one blob into the content store: the ingest ref is the digest itself, so a pull
@@ -29,10 +29,11 @@ export async function ensureBlob(
   desc: Descriptor,
   kind: string,
   labels: Record<string, string> = {},
+  tap?: () => LayerTap | undefined,
 ): Promise<'fetched' | 'exists'> {
   const id = desc.digest;
   ctx.emit({ phase: 'waiting', id, kind, done: 0, total: desc.size });
-  const outcome = await ctx.limiter.run(() => download(ctx, desc, kind), ctx.signal);
+  const outcome = await ctx.limiter.run(() => download(ctx, desc, kind, tap), ctx.signal);
   await addLabels(ctx, desc, labels);
   ctx.emit({
     phase: outcome === 'exists' ? 'exists' : 'done',
@@ -48,6 +49,7 @@ async function download(
   ctx: BlobContext,
   desc: Descriptor,
   kind: string,
+  tapFor?: () => LayerTap | undefined,
 ): Promise<'fetched' | 'exists'> {
   let writer: Writer;
   try {
@@ -61,6 +63,9 @@ async function download(
     if (isCode(err, 'AlreadyExists')) return 'exists';
     throw err;
   }
+  // A resumed ingest holds bytes the tap never saw: it gets none, the blob is read later.
+  const tap = writer.offset === 0 ? tapFor?.() : undefined;
+  if (tap) writer = teeWriter(writer, tap);
   let last = 0;
   const report = (done: number) => {
     const now = Date.now();
@@ -82,9 +87,15 @@ async function download(
           message,
         }),
     });
-    await writer.commit({ size: desc.size, expected: desc.digest });
-    return 'fetched';
+    let outcome: 'fetched' | 'exists' = 'fetched';
+    await writer.commit({ size: desc.size, expected: desc.digest }).catch((err: unknown) => {
+      if (!isCode(err, 'AlreadyExists')) throw err;
+      outcome = 'exists'; // committed by another writer meanwhile: the same verified bytes
+    });
+    tap?.end();
+    return outcome;
   } catch (err) {
+    tap?.fail(err);
     if (isCode(err, 'AlreadyExists')) return 'exists';
     if (isCode(err, 'FailedPrecondition')) {
       // Wrong bytes are worth nothing: do not leave them to be resumed from.
@@ -126,4 +137,28 @@ async function addLabels(
       next,
       Object.keys(next).map((k) => `labels.${k}`),
     );
+}
+
+/** A writer that also hands every byte to a tap, in order; truncation detaches the tap. */
+function teeWriter(inner: Writer, tap: LayerTap): Writer {
+  let attached = true;
+  return {
+    ref: inner.ref,
+    get offset() {
+      return inner.offset;
+    },
+    async write(chunk) {
+      if (!attached) return inner.write(chunk);
+      await Promise.all([inner.write(chunk), tap.write(chunk)]);
+    },
+    digest: () => inner.digest(),
+    async truncate(size) {
+      await inner.truncate(size);
+      if (attached) tap.detach();
+      attached = false;
+    },
+    commit: (options) => inner.commit(options),
+    close: () => inner.close(),
+    status: () => inner.status(),
+  };
 }

@@ -85,6 +85,11 @@ export interface FetchOptions extends RegistryClientOptions {
     options: { signal: AbortSignal },
   ) => Promise<void>;
   /**
+   * Called when a layer's download starts from an empty ingest; a tap returned sees every
+   * byte as it is stored (a resumed ingest, or a blob already stored, gets no tap).
+   */
+  readonly layerTap?: (layer: LayerFetched) => LayerTap | undefined;
+  /**
    * Called for each layer once its blob is committed, inside the layer's download slot;
    * layers of one manifest may complete in any order. A rejection fails the pull (no
    * image is recorded). The unpacker plugs in here.
@@ -93,6 +98,21 @@ export interface FetchOptions extends RegistryClientOptions {
     layer: LayerFetched,
     options: { signal: AbortSignal },
   ) => Promise<void>;
+}
+
+/**
+ * Sees a layer's bytes as they are written into the content store, in order, for a
+ * one-pass unpack (see `FetchOptions.layerTap`).
+ */
+export interface LayerTap {
+  /** The next bytes; the download waits on the returned promise (backpressure). */
+  write(chunk: Uint8Array): Promise<void>;
+  /** The bytes so far are void (the ingest restarted): the tap must not expect more. */
+  detach(): void;
+  /** The blob is complete and committed: every byte was written, verified by digest. */
+  end(): void;
+  /** The download failed: no more bytes will come. */
+  fail(err: unknown): void;
 }
 
 export interface PullOptions extends FetchOptions {

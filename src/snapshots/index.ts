@@ -30,6 +30,7 @@ export {
 export { snapshotterDir } from './snapshotter.js';
 export type {
   ApplyTarget,
+  ApplyTargetOptions,
   CallOptions,
   CommitOptions,
   CreateOptions,

@@ -12,6 +12,7 @@ import {
 import { createStaging, sweep, syncDir, trash } from './staging.js';
 import type {
   ApplyTarget,
+  ApplyTargetOptions,
   CallOptions,
   CommitOptions,
   CreateOptions,
@@ -91,17 +92,21 @@ export function snapshotterFrom(driver: Driver, options: SnapshotterOptions): Sn
     return { record, kind: record.kind, parents: parentIds.map(fsOf) };
   };
 
-  /** Checks what can fail cheaply before any file work: the key and the parent. */
-  const parentDirs = (key: string, parent: string | undefined, labels: Labels): string[] => {
-    validateSnapshotKey(key);
-    validateLabels(labels);
-    if (exists(records, key)) throw fail('AlreadyExists', `snapshot ${key}: already exists`);
-    if (noParent(parent)) return [];
+  /** The fs dirs of committed `parent` and its ancestors, nearest first. */
+  const parentDirsOf = (parent: string): string[] => {
     const { record, parentIds } = records.chain(parent);
     if (record.kind !== 'committed') {
       throw fail('InvalidArgument', `snapshot ${parent}: parent is ${record.kind}, not committed`);
     }
     return [record.id, ...parentIds].map(fsOf);
+  };
+
+  /** Checks what can fail cheaply before any file work: the key and the parent. */
+  const parentDirs = (key: string, parent: string | undefined, labels: Labels): string[] => {
+    validateSnapshotKey(key);
+    validateLabels(labels);
+    if (exists(records, key)) throw fail('AlreadyExists', `snapshot ${key}: already exists`);
+    return noParent(parent) ? [] : parentDirsOf(parent);
   };
 
   const create = async (
@@ -200,7 +205,7 @@ export function snapshotterFrom(driver: Driver, options: SnapshotterOptions): Sn
       const suspects = entries.filter((name) => !owned.has(name));
       await sweep(dir, suspects, (id) => records.hasId(id), opts.signal);
     },
-    async applyTarget(key, opts: CallOptions = {}) {
+    async applyTarget(key, opts: ApplyTargetOptions = {}) {
       throwIfAborted(opts.signal);
       const { record, kind, parents } = live(key, 'apply target');
       if (kind !== 'active') {
@@ -209,7 +214,11 @@ export function snapshotterFrom(driver: Driver, options: SnapshotterOptions): Sn
           `snapshot ${key}: is a view, only active snapshots take layers`,
         );
       }
-      return driver.applyTarget(dirsOf(record.id), parents);
+      if (noParent(opts.parent)) return driver.applyTarget(dirsOf(record.id), parents);
+      if (parents.length > 0) {
+        throw fail('FailedPrecondition', `snapshot ${key}: has a parent already, cannot rebase`);
+      }
+      return driver.applyTarget(dirsOf(record.id), parentDirsOf(opts.parent));
     },
   };
 }

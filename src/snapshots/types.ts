@@ -82,6 +82,14 @@ export interface CommitOptions extends CreateOptions {
   readonly parent?: string;
 }
 
+export interface ApplyTargetOptions extends CallOptions {
+  /**
+   * For a snapshot prepared without a parent and to be rebased onto the committed
+   * `parent`: `parents` lists the directories it will have then.
+   */
+  readonly parent?: string;
+}
+
 export type WalkFn = (info: Info) => void | Promise<void>;
 
 /**
@@ -135,7 +143,7 @@ export interface Snapshotter {
    * Where to write a layer into the active snapshot `key` directly, without mounting (the
    * unpacker's path). @throws NotFound; FailedPrecondition (not active)
    */
-  applyTarget(key: string, options?: CallOptions): Promise<ApplyTarget>;
+  applyTarget(key: string, options?: ApplyTargetOptions): Promise<ApplyTarget>;
 }
 
 /** What every snapshotter factory takes. */

@@ -25,6 +25,7 @@ export {
   type LayerSource,
 } from './decompress.js';
 export { type FinishLowerOptions, finishLower } from './finish-lower.js';
+export { type ApplyPool, createApplyPool } from './pool.js';
 export type {
   ApplyOptions,
   ApplyProgress,

@@ -5,7 +5,7 @@ import { SNAPSHOTTERS, type Snapshotter } from '../../snapshots/index.js';
 import { type Command, type CommandContext, type OptionValues, stringOption } from '../command.js';
 import { printJson } from '../output.js';
 import { findImage } from './images.js';
-import { withProgress } from './pull.js';
+import { UNPACK_OPTIONS, unpackSettings, withProgress } from './pull.js';
 import { openSnapshotterFor, snapshotterOption } from './snapshots.js';
 
 const platformOption = {
@@ -34,6 +34,7 @@ async function unpacked(
   const result = await withProgress(ctx, (onProgress) =>
     unpackImage(strata.content, manifest!, {
       snapshotter: sn,
+      ...unpackSettings('images unpack', values),
       signal: ctx.signal,
       onProgress,
       onWarning: (message) => ctx.stderr.write(`strata: warning: ${message}\n`),
@@ -46,7 +47,7 @@ const unpack: Command = {
   name: 'images unpack',
   summary: "Unpack an image's layers into snapshots (layers already unpacked are reused)",
   usage: 'REF [--snapshotter overlay|native] [--platform P]',
-  options: { ...snapshotterOption, ...platformOption },
+  options: { ...snapshotterOption, ...platformOption, ...UNPACK_OPTIONS },
   args: { min: 1, max: 1 },
   async run(ctx, [name], values) {
     const strata = await ctx.open();

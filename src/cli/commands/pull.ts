@@ -49,6 +49,28 @@ export function registrySettings(values: OptionValues): { hostsDir?: string; pla
   };
 }
 
+/** Options of the commands that unpack layers. */
+export const UNPACK_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  'max-concurrent-unpacks': {
+    type: 'string',
+    value: 'N',
+    description: 'layers applied at once, in worker threads (default: the number of CPUs)',
+  },
+};
+
+export function unpackSettings(
+  name: string,
+  values: OptionValues,
+): { maxConcurrentUnpacks?: number } {
+  const text = stringOption(values, 'max-concurrent-unpacks');
+  if (text === undefined) return {};
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 64) {
+    throw new UsageError(`${name}: --max-concurrent-unpacks must be a number from 1 to 64`);
+  }
+  return { maxConcurrentUnpacks: n };
+}
+
 /** Fetch options from the command line, with progress drawn on stderr. */
 export function fetchSettings(
   ctx: CommandContext,
@@ -118,6 +140,7 @@ export const pullCommand: Command = {
     ...FETCH_OPTIONS,
     'no-unpack': { type: 'boolean', description: 'only fetch; do not unpack into snapshots' },
     ...snapshotterOption,
+    ...UNPACK_OPTIONS,
   },
   args: { min: 1, max: 1 },
   async run(ctx, [ref], values) {
@@ -132,6 +155,7 @@ export const pullCommand: Command = {
         onProgress,
         unpack,
         ...(snapshotter ? { snapshotter } : {}),
+        ...unpackSettings('pull', values),
         onWarning: (message) => ctx.stderr.write(`strata: warning: ${message}\n`),
       }),
     );

@@ -1,0 +1,319 @@
+import { randomBytes } from 'node:crypto';
+import type { Store } from '../content/types.js';
+import { fail, isCode, StrataError, throwIfAborted } from '../errors.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import type { Digest } from '../oci/digest.js';
+import type { LayerTap, ProgressEvent } from '../pull/types.js';
+import type { Snapshotter } from '../snapshots/index.js';
+import { type ApplyPool, type ApplyResult, finishLower } from '../unpack/index.js';
+import { ChunkFeed } from './chunk-feed.js';
+import type { ImageManifest } from './manifests.js';
+
+export interface PipelineOptions {
+  readonly content: Store;
+  readonly snapshotter: Snapshotter;
+  readonly pool: ApplyPool;
+  /** Layers applied at once (default 2). */
+  readonly maxConcurrentUnpacks?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (event: ProgressEvent) => void;
+  readonly onWarning?: (message: string) => void;
+}
+
+export interface UnpackResult {
+  /** The snapshot holding the rootfs (the top layer's chainID). */
+  readonly chainId: Digest;
+  /** Layers applied by this unpack (the others were already committed). */
+  readonly unpacked: number;
+}
+
+interface LayerWork {
+  readonly index: number;
+  readonly layer: Descriptor;
+  readonly diffId: Digest;
+  readonly chainId: Digest;
+  /** Its chainID is committed (before this unpack, or by it). */
+  done: boolean;
+  /** Its blob is in the content store. */
+  fetched: boolean;
+  /** The active snapshot being filled. */
+  key: string | undefined;
+  job: Promise<ApplyResult> | undefined;
+  /** Woken with the job once it starts (boxed: a promise resolved with a promise adopts it). */
+  readonly waiters: ((started: { readonly job: Promise<ApplyResult> }) => void)[];
+}
+
+/** The tap was detached (the download restarted): the layer is applied again from the store. */
+class Detached extends Error {
+  constructor() {
+    super('layer download restarted');
+  }
+}
+
+/**
+ * Unpacks one image's layers into snapshots named by chainID, as their blobs arrive:
+ *
+ * - A layer whose download starts when an apply slot is free is applied from the bytes of
+ *   the download itself (`tap`: one pass over the network bytes); any other layer is applied
+ *   from the content store once its blob is committed (`fetched`).
+ * - Snapshotters that can rebase (overlay) apply layers in parallel, each into its own
+ *   parentless snapshot, with what needs the lower layers deferred; otherwise (native) a
+ *   layer starts when its parent is committed.
+ * - Commits happen in layer order, each only once both digests are verified: the blob's
+ *   (the content store's commit) and the diffID (the applier, over the whole stream).
+ *   Overlay layers are completed (`finishLower`) and rebased onto their parent then.
+ * - On any failure the active snapshots are removed: nothing half-applied is visible.
+ */
+export class ManifestUnpack {
+  private readonly layers: LayerWork[];
+  private readonly rebase: boolean;
+  private readonly max: number;
+  private readonly controller = new AbortController();
+  private readonly chain: Promise<UnpackResult>;
+  private running = 0;
+  private unpacked = 0;
+  private failure: unknown;
+
+  static async create(image: ImageManifest, options: PipelineOptions): Promise<ManifestUnpack> {
+    return new ManifestUnpack(
+      image,
+      options,
+      await committedDepth(options.snapshotter, image.chainIds),
+    );
+  }
+
+  private constructor(
+    readonly image: ImageManifest,
+    private readonly o: PipelineOptions,
+    committed: number,
+  ) {
+    this.rebase = o.snapshotter.capabilities.rebase;
+    this.max = Math.max(1, o.maxConcurrentUnpacks ?? 2);
+    this.layers = image.layers.map((layer, index) => ({
+      index,
+      layer,
+      diffId: image.diffIds[index]!,
+      chainId: image.chainIds[index]!,
+      done: index < committed,
+      fetched: false,
+      key: undefined,
+      job: undefined,
+      waiters: [],
+    }));
+    for (const w of this.layers) if (w.done) this.emit(w, 'unpacked');
+    const outer = o.signal;
+    if (outer?.aborted) this.controller.abort(outer.reason);
+    outer?.addEventListener('abort', () => this.controller.abort(outer.reason), { once: true });
+    this.chain = this.commitInOrder();
+    this.chain.catch((err: unknown) => this.fail(err));
+  }
+
+  /**
+   * For the pull: a tap for layer `index`, whose download is starting, when it can be
+   * applied right away; undefined means "apply it from the store once fetched".
+   */
+  tap(index: number): LayerTap | undefined {
+    const w = this.layers[index];
+    if (!w || w.done || w.job || this.failure !== undefined || !this.canStart(w)) return undefined;
+    const feed = new ChunkFeed();
+    const job = this.start(w, feed);
+    const failed = job.then(
+      () => new Promise<never>(() => {}),
+      (err: unknown) => Promise.reject(err),
+    );
+    failed.catch(() => {});
+    return {
+      write: (chunk) => Promise.race([feed.push(chunk), failed]),
+      detach: () => feed.fail(new Detached()),
+      end: () => feed.end(),
+      fail: (err) => feed.fail(err),
+    };
+  }
+
+  /** For the pull: layer `index`'s blob is committed. Throws if the unpack already failed. */
+  fetched(index: number): void {
+    if (this.failure !== undefined) throw this.failure;
+    const w = this.layers[index];
+    if (w) w.fetched = true;
+    this.schedule();
+  }
+
+  /** Waits for every layer to be committed. */
+  async finish(): Promise<UnpackResult> {
+    for (const w of this.layers) w.fetched = true;
+    this.schedule();
+    return this.chain;
+  }
+
+  /** Stops everything and removes the active snapshots this unpack made. */
+  async abort(reason: unknown): Promise<void> {
+    this.fail(reason);
+    await Promise.allSettled([this.chain, ...this.layers.map((w) => w.job)]);
+    for (const w of this.layers) if (w.key) await this.remove(w);
+  }
+
+  private fail(err: unknown): void {
+    this.failure ??= err;
+    if (!this.controller.signal.aborted) this.controller.abort(err);
+    const job = Promise.reject(this.failure);
+    job.catch(() => {});
+    for (const w of this.layers) for (const wake of w.waiters.splice(0)) wake({ job });
+  }
+
+  private canStart(w: LayerWork): boolean {
+    if (this.running >= this.max) return false;
+    return this.rebase || w.index === 0 || this.layers[w.index - 1]!.done;
+  }
+
+  /** Starts store-fed applies for fetched layers while slots are free, lowest first. */
+  private schedule(): void {
+    if (this.failure !== undefined) return;
+    for (const w of this.layers) {
+      if (!w.done && !w.job && w.fetched && this.canStart(w)) this.start(w, 'store');
+    }
+  }
+
+  private start(w: LayerWork, source: ChunkFeed | 'store'): Promise<ApplyResult> {
+    this.running++;
+    const job = this.apply(w, source);
+    w.job = job;
+    for (const wake of w.waiters.splice(0)) wake({ job });
+    job
+      .catch(async () => {
+        if (w.key) await this.remove(w);
+      })
+      .finally(() => {
+        this.running--;
+        this.schedule();
+      });
+    return job;
+  }
+
+  private async apply(w: LayerWork, source: ChunkFeed | 'store'): Promise<ApplyResult> {
+    const { snapshotter: sn, pool } = this.o;
+    const signal = this.controller.signal;
+    const key = `extract-${randomBytes(6).toString('hex')} ${w.chainId}`;
+    const parent = this.rebase ? '' : (this.layers[w.index - 1]?.chainId ?? '');
+    await sn.prepare(key, parent, { labels: { 'containerd.io/snapshot.ref': w.chainId }, signal });
+    w.key = key;
+    const target = await sn.applyTarget(key, { signal });
+    this.emit(w, 'unpacking');
+    const bytes =
+      source === 'store'
+        ? counted(await this.o.content.reader(w.layer.digest), (done) =>
+            this.emit(w, 'unpacking', done),
+          )
+        : source;
+    return pool.apply(bytes, target.dir, {
+      whiteouts: target.whiteouts,
+      rootless: target.rootless,
+      parents: this.rebase ? 'later' : target.parents,
+      expectedDiffId: w.diffId,
+      signal,
+      ...(this.o.onWarning ? { onWarning: this.o.onWarning } : {}),
+    });
+  }
+
+  private async commitInOrder(): Promise<UnpackResult> {
+    const sn = this.o.snapshotter;
+    for (const w of this.layers) {
+      if (w.done) continue;
+      const result = await this.result(w);
+      const key = w.key!;
+      const parent = this.layers[w.index - 1]?.chainId;
+      try {
+        throwIfAborted(this.controller.signal);
+        if (this.rebase && result.deferred) {
+          const target = await sn.applyTarget(key, parent ? { parent } : {});
+          finishLower(target.dir, result.deferred, {
+            parents: target.parents,
+            rootless: target.rootless,
+            ...(this.o.onWarning ? { onWarning: this.o.onWarning } : {}),
+          });
+        }
+        await sn.commit(w.chainId, key, this.rebase && parent ? { parent } : {});
+        this.unpacked++;
+      } catch (err) {
+        // Another process committed the same chainID meanwhile: its snapshot serves.
+        if (!isCode(err, 'AlreadyExists')) throw nameLayer(err, w);
+        await this.remove(w);
+      }
+      w.key = undefined;
+      w.done = true;
+      this.emit(w, 'unpacked');
+      this.schedule();
+    }
+    return { chainId: this.image.chainIds.at(-1)!, unpacked: this.unpacked };
+  }
+
+  /** The layer's apply result, applying it again from the store if its tap was detached. */
+  private async result(w: LayerWork): Promise<ApplyResult> {
+    for (;;) {
+      const job =
+        w.job ??
+        (await new Promise<{ job: Promise<ApplyResult> }>((wake) => w.waiters.push(wake))).job;
+      try {
+        return await job;
+      } catch (err) {
+        if (!(err instanceof Detached)) throw nameLayer(err, w);
+        if (w.job === job) w.job = undefined;
+        this.schedule();
+      }
+    }
+  }
+
+  private async remove(w: LayerWork): Promise<void> {
+    const key = w.key;
+    w.key = undefined;
+    if (key) await this.o.snapshotter.remove(key).catch(() => {});
+  }
+
+  private emit(w: LayerWork, phase: string, done?: number): void {
+    this.o.onProgress?.({
+      phase,
+      id: w.layer.digest,
+      kind: 'layer',
+      total: w.layer.size,
+      ...(done === undefined ? {} : { done }),
+    });
+  }
+}
+
+/** How many layers, from the base, already have their chainID committed. */
+async function committedDepth(sn: Snapshotter, chainIds: readonly Digest[]): Promise<number> {
+  for (let n = chainIds.length; n > 0; n--) {
+    const info = await sn.stat(chainIds[n - 1]!).catch((err: unknown) => {
+      if (isCode(err, 'NotFound')) return undefined;
+      throw err;
+    });
+    // A committed chainID implies its whole chain below is committed too.
+    if (info?.kind === 'committed') return n;
+  }
+  return 0;
+}
+
+/** Errors name the layer by its blob digest, once (the applier names it by diffID). */
+function nameLayer(err: unknown, w: LayerWork): unknown {
+  if (!(err instanceof StrataError) || err.message.includes(w.layer.digest)) return err;
+  const prefix = `layer ${w.diffId}: `;
+  const bare = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
+  return fail(err.code, `layer ${w.layer.digest}: ${bare}`, err);
+}
+
+/** Passes chunks through, reporting the bytes seen (at most every 100 ms). */
+async function* counted(
+  source: AsyncIterable<Uint8Array>,
+  report: (done: number) => void,
+): AsyncGenerator<Uint8Array> {
+  let done = 0;
+  let last = 0;
+  for await (const chunk of source) {
+    done += chunk.byteLength;
+    const now = Date.now();
+    if (now - last >= 100) {
+      last = now;
+      report(done);
+    }
+    yield chunk;
+  }
+}
