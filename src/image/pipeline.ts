@@ -117,6 +117,7 @@ export class ManifestUnpack {
     if (!w || w.done || w.job || this.failure !== undefined || !this.canStart(w)) return undefined;
     const feed = new ChunkFeed();
     const job = this.start(w, feed);
+    // The download stops as soon as the apply fails: writes race the job's failure.
     const failed = job.then(
       () => new Promise<never>(() => {}),
       (err: unknown) => Promise.reject(err),
@@ -169,10 +170,11 @@ export class ManifestUnpack {
   private schedule(): void {
     if (this.failure !== undefined) return;
     for (const w of this.layers) {
-      if (!w.done && !w.job && w.fetched && this.canStart(w)) this.start(w, 'store');
+      if (!w.done && !w.job && w.fetched && this.canStart(w)) void this.start(w, 'store');
     }
   }
 
+  /** Starts the apply; its result is awaited by `result()` (and a tap's writes). */
   private start(w: LayerWork, source: ChunkFeed | 'store'): Promise<ApplyResult> {
     this.running++;
     const job = this.apply(w, source);
