@@ -1,5 +1,5 @@
 import type { Descriptor } from '../../oci/descriptor.js';
-import { type FetchOptions, type FetchResult, fetchImage } from '../../pull/index.js';
+import type { FetchOptions, FetchResult } from '../../pull/index.js';
 import { dockerCredentials } from '../../registry/index.js';
 import {
   type Command,
