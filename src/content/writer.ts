@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, constants as fsConstants } from 'node:fs';
+import { createReadStream, constants as fsConstants, writeSync } from 'node:fs';
 import { chmod, type FileHandle, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errno, fail, fromSystem } from '../errors.js';
@@ -118,16 +118,20 @@ class IngestWriter implements Writer {
     return this.written;
   }
 
+  /**
+   * Writes synchronously: a write into the page cache takes microseconds, while a round
+   * trip through the threadpool per network chunk made downloads latency-bound (measured:
+   * docs/BENCHMARKS.md). Durability comes from the fsync in commit.
+   */
   async write(chunk: Uint8Array): Promise<void> {
     this.assertOpen();
     let done = 0;
-    while (done < chunk.byteLength) {
-      const { bytesWritten } = await this.data
-        .write(chunk, done, chunk.byteLength - done, this.written + done)
-        .catch((err: unknown) => {
-          throw fromSystem(err, `ingest ${this.ref}`);
-        });
-      done += bytesWritten;
+    try {
+      while (done < chunk.byteLength) {
+        done += writeSync(this.data.fd, chunk, done, chunk.byteLength - done, this.written + done);
+      }
+    } catch (err) {
+      throw fromSystem(err, `ingest ${this.ref}`);
     }
     this.hash.update(chunk);
     this.written += chunk.byteLength;
