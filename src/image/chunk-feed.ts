@@ -13,7 +13,7 @@ export class ChunkFeed implements AsyncIterable<Uint8Array> {
   private wakeConsumer: (() => void) | undefined;
   private readonly drained: (() => void)[] = [];
 
-  constructor(private readonly highWaterMark = 4 * 1024 * 1024) {}
+  constructor(private readonly highWaterMark = 1024 * 1024) {}
 
   async push(chunk: Uint8Array): Promise<void> {
     this.chunks.push(chunk);

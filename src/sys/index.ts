@@ -147,3 +147,19 @@ export function syncfs(fd: number): void {
 }
 
 export { ENOTSUP };
+
+const M_ARENA_MAX = -8;
+
+/**
+ * Caps glibc's malloc arenas. glibc gives each thread that contends for malloc an arena of
+ * its own (up to 8 per core), and memory freed into one is rarely returned: with worker
+ * threads streaming layers, that alone added ~70 MB of RSS (docs/BENCHMARKS.md). Call before
+ * starting threads. Returns false where it cannot apply (another libc).
+ */
+export function limitMallocArenas(arenas: number): boolean {
+  try {
+    return libc().mallopt(M_ARENA_MAX, arenas) === 1;
+  } catch {
+    return false;
+  }
+}

@@ -22,6 +22,7 @@ export interface Libc {
   ): number;
   umount2(target: string, flags: number): number;
   syncfs(fd: number): number;
+  mallopt(param: number, value: number): number;
   errno(): number;
 }
 
@@ -52,6 +53,7 @@ function bind(): Libc {
     ),
     umount2: lib.func('int umount2(const char *target, int flags)'),
     syncfs: lib.func('int syncfs(int fd)'),
+    mallopt: lib.func('int mallopt(int param, int value)'),
     errno: () => koffi.errno(),
   } as Libc;
 }

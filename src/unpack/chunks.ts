@@ -9,7 +9,7 @@ import { fail } from '../errors.js';
  */
 export async function* chunksOf(
   stream: Readable,
-  highWaterMark = 8 * 1024 * 1024,
+  highWaterMark = 2 * 1024 * 1024,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const queue: Uint8Array[] = [];
   let head = 0;

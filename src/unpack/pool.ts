@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { abortError, fail, throwIfAborted } from '../errors.js';
+import { limitMallocArenas } from '../sys/index.js';
 import { applyLayer } from './apply-layer.js';
 import type { LayerSource } from './decompress.js';
 import type { FromWorker, ToWorker, WorkerApplyOptions } from './pool-protocol.js';
@@ -27,7 +28,12 @@ export interface ApplyPool {
 }
 
 /** Bytes posted to a worker and not yet handed to its applier. */
-const MAX_IN_FLIGHT = 8 * 1024 * 1024;
+const MAX_IN_FLIGHT = 2 * 1024 * 1024;
+/**
+ * Chunks are coalesced to at least this size before crossing to a worker: network chunks
+ * are ~16-64 KiB, and a message per chunk each way cost more than the copy (measured).
+ */
+const BATCH_BYTES = 256 * 1024;
 
 export function createApplyPool(options: { size?: number } = {}): ApplyPool {
   const size = options.size ?? Math.max(1, availableParallelism());
@@ -39,19 +45,27 @@ export function createApplyPool(options: { size?: number } = {}): ApplyPool {
       close: async () => {},
     };
   }
+  limitMallocArenas(1);
   const idle: Worker[] = [];
   const all = new Set<Worker>();
   const waiting: ((w: Worker) => void)[] = [];
+  const spawn = (): Worker => {
+    const w = new Worker(url);
+    all.add(w);
+    w.once('exit', () => all.delete(w));
+    return w;
+  };
+  // Started now, so that loading their modules overlaps the resolve on the main thread.
+  for (let i = 0; i < size; i++) {
+    const w = spawn();
+    w.unref();
+    idle.push(w);
+  }
 
   const acquire = async (): Promise<Worker> => {
     const ready = idle.pop();
     if (ready) return ready;
-    if (all.size < size) {
-      const w = new Worker(url);
-      all.add(w);
-      w.once('exit', () => all.delete(w));
-      return w;
-    }
+    if (all.size < size) return spawn();
     return new Promise((resolve) => waiting.push(resolve));
   };
   const release = (w: Worker, healthy: boolean) => {
@@ -154,26 +168,40 @@ function runJob(
 
     async function pump(): Promise<void> {
       const chunks = source instanceof Readable ? source : (source as AsyncIterable<Uint8Array>);
+      let batch: Uint8Array[] = [];
+      let batched = 0;
+      const flush = async () => {
+        if (batched === 0) return;
+        const data = new Uint8Array(batched);
+        let at = 0;
+        for (const c of batch) {
+          data.set(c, at);
+          at += c.byteLength;
+        }
+        batch = [];
+        batched = 0;
+        inFlight += data.byteLength;
+        post({ type: 'chunk', data }, [data.buffer]);
+        while (inFlight > MAX_IN_FLIGHT && !finished) {
+          await new Promise<void>((r) => {
+            credit = r;
+          });
+          credit = undefined;
+        }
+      };
       try {
         for await (const chunk of chunks as AsyncIterable<Uint8Array>) {
           if (finished) break;
-          const copy = new Uint8Array(chunk.byteLength);
-          copy.set(chunk);
-          inFlight += copy.byteLength;
-          post({ type: 'chunk', data: copy }, [copy.buffer]);
-          while (inFlight > MAX_IN_FLIGHT && !finished) {
-            await new Promise<void>((r) => {
-              credit = r;
-            });
-            credit = undefined;
-          }
+          batch.push(chunk);
+          batched += chunk.byteLength;
+          if (batched >= BATCH_BYTES) await flush();
         }
+        await flush();
         if (!finished) post({ type: 'end' });
       } catch (err) {
         // The source failed (a cut download): stop the worker's apply, report the cause.
         sourceError = err;
-        if (!finished)
-          post({ type: 'abort', reason: err instanceof Error ? err.message : String(err) });
+        if (!finished) post({ type: 'abort', reason: err instanceof Error ? err.message : String(err) });
       }
     }
   });
