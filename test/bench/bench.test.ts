@@ -61,6 +61,7 @@ describe.skipIf(reason)(`bench --quick${skipNote(reason)}`, () => {
     const strata = e2e.rows.find((r) => r.tool === 'strata')!;
     expect(strata.peakRss).toBeGreaterThan(16 * 2 ** 20);
     expect(strata.innerSeconds).toBeGreaterThan(0);
+    expect(strata.cpuSeconds).toBeGreaterThan(0);
     for (const r of e2e.ratios) expect(r.ratio).toBeGreaterThan(0);
     expect(report.targets?.some((t) => t.target.startsWith('peak RSS'))).toBe(true);
 
