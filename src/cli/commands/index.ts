@@ -1,4 +1,6 @@
 import type { Command } from '../command.js';
+import { archiveCommands } from './archive.js';
+import { benchCommands } from './bench.js';
 import { contentCommands } from './content.js';
 import { contentFetchCommand } from './fetch.js';
 import { imageFsCommands } from './image-fs.js';
@@ -17,7 +19,9 @@ export const commands: readonly Command[] = [
   ...loginCommands,
   ...contentCommands,
   contentFetchCommand,
+  ...archiveCommands,
   ...snapshotCommands,
   ...namespaceCommands,
+  ...benchCommands,
   versionCommand,
 ];
