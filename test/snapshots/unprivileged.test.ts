@@ -1,23 +1,36 @@
-import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { missing, skipNote } from '../fixtures/env.js';
+import { MountFlags, mount, unmount } from '../../src/sys/index.js';
+import { missing, skipNote, tempDir } from '../fixtures/env.js';
 
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const REPO = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 const NOBODY = 65534;
+const asNobody = [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
 
-/** Why the repo cannot be run as nobody here (a checkout nobody can read), or undefined. */
-function unreadable(): string | undefined {
-  try {
-    accessSync(REPO, constants.R_OK | constants.X_OK);
-    return undefined;
-  } catch {
-    return 'the checkout is not readable by others';
-  }
+const reason = missing({ root: true, commands: ['setpriv'] });
+
+/** True when nobody can read the checkout where it is (not under a private /root). */
+function readableByNobody(): boolean {
+  const probe = spawnSync('setpriv', [...asNobody, 'test', '-r', join(REPO, 'package.json')]);
+  return probe.status === 0;
 }
 
-const reason = missing({ root: true, commands: ['setpriv'] }) ?? unreadable();
+/**
+ * The checkout as nobody can reach it: itself, or a bind mount of it under a temp dir
+ * (a checkout in root's home is not traversable by others). Returns the path and an undo.
+ */
+async function reachableRepo(): Promise<{ path: string; undo: () => void }> {
+  if (readableByNobody()) return { path: REPO, undo: () => {} };
+  const parent = await tempDir('strata-nobody-');
+  chmodSync(parent, 0o755); // mkdtemp makes it 0700: nobody could not get to the view
+  const view = join(parent, 'repo');
+  mkdirSync(view);
+  mount(REPO, view, null, MountFlags.bind, null);
+  return { path: view, undo: () => unmount(view, { lazy: true }) };
+}
 
 /**
  * `native` must work without root. As root, this reruns the native suites as nobody in a
@@ -29,10 +42,9 @@ describe.skipIf(reason)(`native without root${skipNote(reason)}`, () => {
     const files = ['conformance.test.ts', 'native.test.ts', 'cleanup.test.ts'].map(
       (f) => `test/snapshots/${f}`,
     );
+    const repo = await reachableRepo();
     const args = [
-      `--reuid=${NOBODY}`,
-      `--regid=${NOBODY}`,
-      '--clear-groups',
+      ...asNobody,
       process.execPath,
       'node_modules/vitest/vitest.mjs',
       'run',
@@ -46,13 +58,13 @@ describe.skipIf(reason)(`native without root${skipNote(reason)}`, () => {
       execFile(
         'setpriv',
         args,
-        { cwd: REPO, env: { ...process.env, HOME: '/tmp', CI: '' }, timeout: 300_000 },
+        { cwd: repo.path, env: { ...process.env, HOME: '/tmp', CI: '' }, timeout: 300_000 },
         (err, stdout, stderr) => {
           const code = err ? Number((err as { code?: unknown }).code ?? 1) : 0;
           resolve({ code, output: stdout + stderr });
         },
       );
-    });
+    }).finally(repo.undo);
     expect(code, output).toBe(0);
     // The unprivileged run really ran the native cases, and skipped only root-only ones.
     const passed = /Tests\s.*?(\d+) passed/.exec(output.replace(/\x1b\[[0-9;]*m/g, ''));
