@@ -7,6 +7,8 @@ import { type PullImageOptions, pullImage } from './image/pull.js';
 import {
   type Db,
   type Image,
+  type LeaseStore,
+  leaseStore,
   type ImageStore,
   imageStore,
   type NamespaceStore,
@@ -57,8 +59,16 @@ export interface Strata {
    * A failed pull records nothing. See `pullImage`.
    */
   pull(ref: string, options?: PullImageOptions): Promise<Image>;
+  readonly leases: LeaseStore;
+  /** The lease this view's stores record what they create under, if any. */
+  readonly lease?: string;
   /** The same root seen from another namespace (sharing the database connection). */
   withNamespace(namespace: string): Strata;
+  /**
+   * This view with every blob, ingest and snapshot its stores create held by lease `id`,
+   * so that garbage collection keeps them until the lease is deleted or expires.
+   */
+  withLease(id: string): Strata;
   /** Closes the database; the object is unusable afterwards. */
   close(): void;
 }
@@ -84,21 +94,27 @@ export async function openStrata(options: RootOptions = {}): Promise<Strata> {
   await mkdir(join(root, 'tmp'), { recursive: true });
   const blobs = await openBlobStore(join(root, 'content'));
   const db = openDatabase(join(root, 'meta.db'));
-  const view = (ns: string): Strata => ({
-    root,
-    namespace: ns,
-    db,
-    blobs,
-    content: namespacedContentStore(db, blobs, ns),
-    images: imageStore(db, ns),
-    namespaces: namespaceStore(db),
-    snapshotter: async (name) =>
-      openSnapshotter(name ?? (await defaultSnapshotter(root)), { root, db, namespace: ns }),
-    pull(ref, pullOptions) {
-      return pullImage(this, ref, pullOptions);
-    },
-    withNamespace: (other) => view(validateNamespace(other)),
-    close: () => db.close(),
-  });
+  const view = (ns: string, lease?: string): Strata => {
+    const held = lease === undefined ? {} : { lease };
+    return {
+      root,
+      namespace: ns,
+      db,
+      blobs,
+      ...held,
+      content: namespacedContentStore(db, blobs, ns, held),
+      images: imageStore(db, ns),
+      namespaces: namespaceStore(db),
+      leases: leaseStore(db, ns),
+      snapshotter: async (name) =>
+        openSnapshotter(name ?? (await defaultSnapshotter(root)), { root, db, namespace: ns, ...held }),
+      pull(ref, pullOptions) {
+        return pullImage(this, ref, pullOptions);
+      },
+      withNamespace: (other) => view(validateNamespace(other)),
+      withLease: (id) => view(ns, id),
+      close: () => db.close(),
+    };
+  };
   return view(namespace);
 }

@@ -6,6 +6,8 @@
  * pull, committed in order once both digests are verified); pull (fetch + unpack +
  * record); and mount a rootfs read-only.
  */
+
+export { OPERATION_LEASE_MS, underLease } from './lease.js';
 export {
   describeImage,
   describePlatform,

@@ -47,7 +47,12 @@ export async function mountImage(
   const call = options.signal ? { signal: options.signal } : {};
   let mounts: Awaited<ReturnType<Snapshotter['view']>>;
   try {
-    mounts = await sn.view(key, chainId, { labels: { [MOUNT_TARGET_LABEL]: target }, ...call });
+    // A gc root: the view lives until unmounted, held by no operation's lease.
+    const labels = {
+      [MOUNT_TARGET_LABEL]: target,
+      'containerd.io/gc.root': new Date().toISOString(),
+    };
+    mounts = await sn.view(key, chainId, { labels, ...call });
   } catch (err) {
     if (isCode(err, 'AlreadyExists'))
       throw fail('AlreadyExists', `mount point ${target}: already has an image mounted`);

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { BlobStore, ScopedStatus } from '../content/local-store.js';
 import type {
@@ -14,6 +15,7 @@ import { fail, isCode } from '../errors.js';
 import { labelledAdaptor, parseFilters } from '../filters.js';
 import { type Digest, parseDigest } from '../oci/digest.js';
 import { type Db, parseLabels, validateLabels, write } from './db.js';
+import { holdResource } from './leases.js';
 import { ensureNamespace } from './namespaces.js';
 
 interface Row {
@@ -42,7 +44,19 @@ const toUserStatus = ({ scope: _, ...s }: ScopedStatus): Status => s;
  *
  * Ingest refs are per namespace: the blob store scopes each ingest by the namespace.
  */
-export function namespacedContentStore(db: Db, blobs: BlobStore, namespace: string): Store {
+/** How long an ingest is kept by garbage collection after its last writer opened it. */
+export const INGEST_EXPIRY_MS = 24 * 3600 * 1000;
+
+export function namespacedContentStore(
+  db: Db,
+  blobs: BlobStore,
+  namespace: string,
+  options: { readonly lease?: string } = {},
+): Store {
+  /** With a lease, what this store records is held by it (same transaction). */
+  const hold = (type: 'content' | 'ingests', id: string) => {
+    if (options.lease !== undefined) holdResource(db, namespace, options.lease, { type, id });
+  };
   const find = (digest: Digest): Info | undefined => {
     const row = db
       .prepare('SELECT * FROM content WHERE namespace = ? AND digest = ?')
@@ -60,6 +74,7 @@ export function namespacedContentStore(db: Db, blobs: BlobStore, namespace: stri
     write(db, () => {
       ensureNamespace(db, namespace);
       const now = Date.now();
+      hold('content', digest);
       const result = db
         .prepare(
           `INSERT INTO content (namespace, digest, size, labels, created_at, updated_at)
@@ -101,10 +116,23 @@ export function namespacedContentStore(db: Db, blobs: BlobStore, namespace: stri
       }
       write(db, () => {
         ensureNamespace(db, namespace);
+        const now = Date.now();
+        hold('ingests', options.ref);
+        // The blob this ingest becomes is held too: gc must not take it between the
+        // commit's rename and its record.
+        if (expected !== undefined) hold('content', expected);
         db.prepare(
-          `INSERT INTO ingests (namespace, ref, expected, total, created_at) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT(namespace, ref) DO UPDATE SET expected = excluded.expected, total = excluded.total`,
-        ).run(namespace, options.ref, expected ?? null, options.total ?? null, Date.now());
+          `INSERT INTO ingests (namespace, ref, expected, total, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT(namespace, ref) DO UPDATE SET expected = excluded.expected, total = excluded.total,
+             expires_at = excluded.expires_at`,
+        ).run(
+          namespace,
+          options.ref,
+          expected ?? null,
+          options.total ?? null,
+          now,
+          now + INGEST_EXPIRY_MS,
+        );
       });
       const inner = await blobs.writer({ ...options, scope: namespace });
       return namespacedWriter(inner, options.ref, {
@@ -155,19 +183,21 @@ export function namespacedContentStore(db: Db, blobs: BlobStore, namespace: stri
     },
 
     /**
-     * Removes this namespace's record; the bytes go when no namespace records them.
-     * TODO(#7): leave the bytes to garbage collection, which can see in-flight work.
+     * Removes this namespace's record; the bytes go in the same transaction when nothing
+     * refers to them any more (no record in any namespace, no ingest expecting them, no
+     * live lease), exactly as garbage collection decides, so a concurrent commit or
+     * adoption of the digest never loses its file.
      */
     async delete(digest: Digest) {
       parseDigest(digest);
-      const orphaned = write(db, () => {
+      const path = blobs.blobPath(digest);
+      write(db, () => {
         const result = db
           .prepare('DELETE FROM content WHERE namespace = ? AND digest = ?')
           .run(namespace, digest);
         if (result.changes === 0) throw fail('NotFound', `content ${digest}: not found`);
-        return !db.prepare('SELECT 1 FROM content WHERE digest = ? LIMIT 1').get(digest);
+        if (!referenced(db, digest)) rmSync(path, { force: true });
       });
-      if (orphaned) await blobs.delete(digest).catch(() => {});
     },
   };
 }
@@ -234,4 +264,19 @@ function namespacedWriter(inner: Writer, ref: string, hooks: WriterHooks): Write
       return digest;
     },
   };
+}
+
+/** True when a record, an ingest or a live lease still refers to the blob `digest`. */
+function referenced(db: Db, digest: Digest): boolean {
+  const now = Date.now();
+  return Boolean(
+    db.prepare('SELECT 1 FROM content WHERE digest = ? LIMIT 1').get(digest) ??
+      db.prepare('SELECT 1 FROM ingests WHERE expected = ? LIMIT 1').get(digest) ??
+      db
+        .prepare(
+          `SELECT 1 FROM lease_resources r JOIN leases l ON l.namespace = r.namespace AND l.id = r.lease
+           WHERE r.type = 'content' AND r.id = ? AND (l.expires_at IS NULL OR l.expires_at > ?) LIMIT 1`,
+        )
+        .get(digest, now),
+  );
 }

@@ -8,6 +8,14 @@
 export { mergeLabels, namespacedContentStore } from './content-store.js';
 export { type Db, migrate, openDatabase, read, write } from './db.js';
 export { type Image, type ImageStore, imageStore, type NewImage } from './images.js';
+export {
+  holdResource,
+  type Lease,
+  type LeaseResource,
+  type LeaseStore,
+  leaseStore,
+  type NewLease,
+} from './leases.js';
 export { MIGRATIONS, type Migration } from './migrations.js';
 export {
   ensureNamespace,

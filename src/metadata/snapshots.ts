@@ -1,5 +1,6 @@
 import { fail } from '../errors.js';
 import { type Db, type Labels, parseLabels, read, validateLabels, write } from './db.js';
+import { holdResource } from './leases.js';
 import { ensureNamespace, registerNamespacedTable } from './namespaces.js';
 
 // A namespace holding snapshot rows is not empty (migration 2 adds the table).
@@ -98,7 +99,21 @@ export function validateSnapshotKey(key: string, what = 'snapshot key'): string 
   return key;
 }
 
-export function snapshotRecords(db: Db, namespace: string, snapshotter: string): SnapshotRecords {
+/**
+ * With `lease`, every snapshot created or committed is recorded under that lease in the
+ * same transaction, so garbage collection never sees it unheld.
+ */
+export function snapshotRecords(
+  db: Db,
+  namespace: string,
+  snapshotter: string,
+  options: { readonly lease?: string } = {},
+): SnapshotRecords {
+  const hold = (key: string) => {
+    if (options.lease !== undefined) {
+      holdResource(db, namespace, options.lease, { type: `snapshots/${snapshotter}`, id: key });
+    }
+  };
   const select = db.prepare(
     'SELECT * FROM snapshots WHERE namespace = ? AND snapshotter = ? AND key = ?',
   );
@@ -150,6 +165,7 @@ export function snapshotRecords(db: Db, namespace: string, snapshotter: string):
           }
         }
         const now = Date.now();
+        hold(record.key);
         db.prepare(
           `INSERT INTO snapshots (namespace, snapshotter, key, id, kind, parent, labels, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -191,6 +207,7 @@ export function snapshotRecords(db: Db, namespace: string, snapshotter: string):
           }
         }
         const now = Date.now();
+        hold(name);
         db.prepare(
           `UPDATE snapshots SET key = ?, kind = 'committed', labels = ?, parent = coalesce(?, parent),
              created_at = ?, updated_at = ?

@@ -76,7 +76,12 @@ export function snapshotterDir(root: string, name: SnapshotterName): string {
 /** Builds a Snapshotter from a driver over the root's metadata. */
 export function snapshotterFrom(driver: Driver, options: SnapshotterOptions): Snapshotter {
   const dir = snapshotterDir(options.root, driver.name);
-  const records: SnapshotRecords = snapshotRecords(options.db, options.namespace, driver.name);
+  const records: SnapshotRecords = snapshotRecords(
+    options.db,
+    options.namespace,
+    driver.name,
+    options.lease === undefined ? {} : { lease: options.lease },
+  );
   const dirsOf = (id: string): SnapshotDirs => ({
     fs: join(dir, id, 'fs'),
     work: join(dir, id, 'work'),

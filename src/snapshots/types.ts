@@ -152,4 +152,6 @@ export interface SnapshotterOptions {
   readonly root: string;
   readonly db: Db;
   readonly namespace: string;
+  /** Every snapshot this snapshotter creates or commits is held by this lease. */
+  readonly lease?: string;
 }

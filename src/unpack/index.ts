@@ -26,6 +26,7 @@ export {
 } from './decompress.js';
 export { type FinishLowerOptions, finishLower } from './finish-lower.js';
 export { type ApplyPool, createApplyPool } from './pool.js';
+export { createTarReader, type TarEntry, type TarReader } from './tar-reader.js';
 export type {
   ApplyOptions,
   ApplyProgress,

@@ -1,12 +1,18 @@
-import { imageManifests, mountImage, unmountImage, unpackImage } from '../../image/index.js';
+import {
+  imageManifests,
+  mountImage,
+  underLease,
+  unmountImage,
+  unpackImage,
+} from '../../image/index.js';
 import { platformMatcher } from '../../pull/index.js';
 import type { Strata } from '../../root.js';
-import { SNAPSHOTTERS, type Snapshotter } from '../../snapshots/index.js';
+import { SNAPSHOTTERS } from '../../snapshots/index.js';
 import { type Command, type CommandContext, type OptionValues, stringOption } from '../command.js';
 import { printJson } from '../output.js';
 import { findImage } from './images.js';
 import { UNPACK_OPTIONS, unpackSettings, withProgress } from './pull.js';
-import { openSnapshotterFor, snapshotterOption } from './snapshots.js';
+import { snapshotterName, snapshotterOption } from './snapshots.js';
 
 const platformOption = {
   platform: {
@@ -17,13 +23,11 @@ const platformOption = {
 } as const;
 
 /** The image's manifest for the chosen platform, unpacked (reusing committed layers). */
-async function unpacked(
-  ctx: CommandContext,
-  strata: Strata,
-  sn: Snapshotter,
-  name: string,
-  values: OptionValues,
-) {
+/**
+ * The image's manifest for the chosen platform, unpacked (reusing committed layers) under
+ * a lease, in the snapshotter `--snapshotter` names (else the default).
+ */
+async function unpacked(ctx: CommandContext, strata: Strata, name: string, values: OptionValues) {
   const image = findImage(strata.images, name);
   const platform = stringOption(values, 'platform');
   const matcher = platformMatcher(platform === undefined ? {} : { platform });
@@ -31,16 +35,19 @@ async function unpacked(
     matcher,
     signal: ctx.signal,
   });
-  const result = await withProgress(ctx, (onProgress) =>
-    unpackImage(strata.content, manifest!, {
-      snapshotter: sn,
-      ...unpackSettings('images unpack', values),
-      signal: ctx.signal,
-      onProgress,
-      onWarning: (message) => ctx.stderr.write(`strata: warning: ${message}\n`),
-    }),
+  const sn = await strata.snapshotter(snapshotterName(values));
+  const result = await underLease(strata, `unpack ${image.name}`, async (leased) =>
+    withProgress(ctx, async (onProgress) =>
+      unpackImage(leased.content, manifest!, {
+        snapshotter: await leased.snapshotter(sn.name),
+        ...unpackSettings('images unpack', values),
+        signal: ctx.signal,
+        onProgress,
+        onWarning: (message) => ctx.stderr.write(`strata: warning: ${message}\n`),
+      }),
+    ),
   );
-  return { image, manifest: manifest!, result };
+  return { image, manifest: manifest!, result, sn };
 }
 
 const unpack: Command = {
@@ -51,8 +58,7 @@ const unpack: Command = {
   args: { min: 1, max: 1 },
   async run(ctx, [name], values) {
     const strata = await ctx.open();
-    const sn = await openSnapshotterFor(ctx, values);
-    const { image, result } = await unpacked(ctx, strata, sn, name!, values);
+    const { image, result, sn } = await unpacked(ctx, strata, name!, values);
     if (ctx.globals.json) {
       printJson(ctx.stdout, {
         name: image.name,
@@ -76,8 +82,7 @@ const mount: Command = {
   args: { min: 2, max: 2 },
   async run(ctx, [name, dir], values) {
     const strata = await ctx.open();
-    const sn = await openSnapshotterFor(ctx, values);
-    const { image, manifest } = await unpacked(ctx, strata, sn, name!, values);
+    const { image, manifest, sn } = await unpacked(ctx, strata, name!, values);
     await mountImage(sn, manifest, dir!, { signal: ctx.signal });
     if (ctx.globals.json)
       printJson(ctx.stdout, { name: image.name, snapshotter: sn.name, mountpoint: dir });

@@ -3,6 +3,8 @@ import { archiveCommands } from './archive.js';
 import { benchCommands } from './bench.js';
 import { contentCommands } from './content.js';
 import { contentFetchCommand } from './fetch.js';
+import { fsckCommand } from './fsck.js';
+import { gcCommands } from './gc.js';
 import { imageFsCommands } from './image-fs.js';
 import { imageCommands } from './images.js';
 import { loginCommands } from './login.js';
@@ -21,6 +23,8 @@ export const commands: readonly Command[] = [
   contentFetchCommand,
   ...archiveCommands,
   ...snapshotCommands,
+  ...gcCommands,
+  fsckCommand,
   ...namespaceCommands,
   ...benchCommands,
   versionCommand,
