@@ -6,7 +6,13 @@ import { Readable } from 'node:stream';
 import { fail, fromSystem, throwIfAborted } from '../errors.js';
 import { type Digest, digestHex, isDigest, parseDigest, shortDigest } from '../oci/digest.js';
 import type { Provider, ReaderOptions, Status, Writer, WriterOptions } from './types.js';
-import { type IngestPaths, lockIngest, openIngestWriter, readStatus } from './writer.js';
+import {
+  discardIngestDir,
+  type IngestPaths,
+  lockIngest,
+  openIngestWriter,
+  readStatus,
+} from './writer.js';
 
 /** A committed blob as the disk knows it (labels live in the metadata database). */
 export interface BlobInfo {
@@ -134,6 +140,15 @@ export async function openBlobStore(dir: string): Promise<BlobStore> {
       if (lock === 'busy' || lock === 'gone') {
         throw fail('Unavailable', `ingest ${options.ref}: locked by another writer`);
       }
+      // The writer we waited for may have committed the blob: nothing left to write.
+      if (
+        options.expected !== undefined &&
+        (await statBlob(options.expected).catch(() => undefined))
+      ) {
+        await discardIngestDir(p.dir);
+        await lock.close();
+        throw fail('AlreadyExists', `content ${options.expected}: already exists`);
+      }
       try {
         return await openIngestWriter({
           ref: options.ref,
@@ -158,6 +173,7 @@ export async function openBlobStore(dir: string): Promise<BlobStore> {
     async listStatuses() {
       const statuses: ScopedStatus[] = [];
       for (const name of await readdir(ingestDir)) {
+        if (name.startsWith('.')) continue; // being discarded
         const status = await readStatus(join(ingestDir, name)).catch(() => undefined);
         if (status) statuses.push(status);
       }
@@ -174,7 +190,7 @@ export async function openBlobStore(dir: string): Promise<BlobStore> {
       if (lock === 'gone') throw fail('NotFound', `ingest ${ref}: not found`);
       if (lock === 'busy') throw fail('Unavailable', `ingest ${ref}: locked by another writer`);
       try {
-        await rm(dir, { recursive: true, force: true });
+        await discardIngestDir(dir);
       } finally {
         await lock.close();
       }
@@ -187,7 +203,7 @@ async function sweepIngest(dir: string): Promise<void> {
   const lock = await lockIngest(dir, { create: false });
   if (lock === 'busy' || lock === 'gone') return;
   try {
-    await rm(dir, { recursive: true, force: true });
+    await discardIngestDir(dir);
   } finally {
     await lock.close();
   }

@@ -1,7 +1,7 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, type Hash, randomBytes } from 'node:crypto';
 import { createReadStream, constants as fsConstants, writeSync } from 'node:fs';
 import { chmod, type FileHandle, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { errno, fail, fromSystem } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
 import { shortDigest } from '../oci/digest.js';
@@ -209,8 +209,8 @@ class IngestWriter implements Writer {
   }
 
   private async release(options: { remove: boolean }): Promise<void> {
-    // Remove while still holding the lock, so no other writer can open the dir meanwhile.
-    if (options.remove) await rm(this.paths.dir, { recursive: true, force: true });
+    // Removed while still holding the lock, so no other writer can take it over meanwhile.
+    if (options.remove) await discardIngestDir(this.paths.dir);
     await this.lock.close().catch(() => {});
   }
 
@@ -227,4 +227,20 @@ async function exists(path: string): Promise<boolean> {
     if (errno(err) === 'ENOENT') return false;
     throw err;
   }
+}
+
+/**
+ * Deletes an ingest directory whose lock the caller holds: first renamed aside (a writer
+ * that opened the lock path meanwhile then finds it gone and starts afresh, instead of
+ * creating files in a directory being deleted), then removed. Never fails: leftovers are
+ * hidden (`.` names) and swept later.
+ */
+export async function discardIngestDir(dir: string): Promise<void> {
+  const aside = join(dirname(dir), `.rm-${basename(dir)}-${randomBytes(4).toString('hex')}`);
+  try {
+    await rename(dir, aside);
+  } catch {
+    return; // gone already
+  }
+  await rm(aside, { recursive: true, force: true }).catch(() => {});
 }

@@ -1,4 +1,4 @@
-import { readdirSync, statSync, unlinkSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BlobStore } from '../content/local-store.js';
 import { throwIfAborted } from '../errors.js';
@@ -199,6 +199,13 @@ async function sweepIngests(
   );
   let count = 0;
   let bytes = 0;
+  // Ingest directories a crash left half-discarded (renamed aside, never reused).
+  const ingestDir = join(target.blobs.dir, 'ingest');
+  for (const name of readdirSync(ingestDir)) {
+    if (!name.startsWith('.rm-')) continue;
+    if (!dryRun) rmSync(join(ingestDir, name), { recursive: true, force: true });
+    count++;
+  }
   for (const status of await target.blobs.listStatuses()) {
     if (rows.has(`${status.scope}\0${status.ref}`)) continue;
     if (!dryRun) await target.blobs.sweep(status.ref, status.scope);

@@ -1,10 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { Store } from '../content/types.js';
 import { fail, isCode, StrataError, throwIfAborted } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import type { LayerTap, ProgressEvent } from '../pull/types.js';
 import type { Snapshotter } from '../snapshots/index.js';
+import { acquireFileLock, type FileLock } from '../sys/index.js';
 import { type ApplyPool, type ApplyResult, finishLower } from '../unpack/index.js';
 import { ChunkFeed } from './chunk-feed.js';
 import type { ImageManifest } from './manifests.js';
@@ -15,6 +17,11 @@ export interface PipelineOptions {
   readonly pool: ApplyPool;
   /** Layers applied at once (default 2). */
   readonly maxConcurrentUnpacks?: number;
+  /**
+   * A directory for cross-process locks (`<root>/locks`): with it, a layer is unpacked once
+   * even when several processes pull the same image; the others wait and reuse it.
+   */
+  readonly lockDir?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: ProgressEvent) => void;
   readonly onWarning?: (message: string) => void;
@@ -38,10 +45,15 @@ interface LayerWork {
   fetched: boolean;
   /** The active snapshot being filled. */
   key: string | undefined;
-  job: Promise<ApplyResult> | undefined;
+  /** The cross-process lock on this layer's chainID, held from prepare to commit. */
+  lock: FileLock | undefined;
+  job: Promise<Applied> | undefined;
   /** Woken with the job once it starts (boxed: a promise resolved with a promise adopts it). */
-  readonly waiters: ((started: { readonly job: Promise<ApplyResult> }) => void)[];
+  readonly waiters: ((started: { readonly job: Promise<Applied> }) => void)[];
 }
+
+/** An apply's outcome: its result, or `committed` when another process committed it first. */
+type Applied = ApplyResult | 'committed';
 
 /** The tap was detached (the download restarted): the layer is applied again from the store. */
 class Detached extends Error {
@@ -97,6 +109,7 @@ export class ManifestUnpack {
       done: index < committed,
       fetched: false,
       key: undefined,
+      lock: undefined,
       job: undefined,
       waiters: [],
     }));
@@ -150,7 +163,10 @@ export class ManifestUnpack {
   async abort(reason: unknown): Promise<void> {
     this.fail(reason);
     await Promise.allSettled([this.chain, ...this.layers.map((w) => w.job)]);
-    for (const w of this.layers) if (w.key) await this.remove(w);
+    for (const w of this.layers) {
+      if (w.key) await this.remove(w);
+      this.unlock(w);
+    }
   }
 
   private fail(err: unknown): void {
@@ -175,7 +191,7 @@ export class ManifestUnpack {
   }
 
   /** Starts the apply; its result is awaited by `result()` (and a tap's writes). */
-  private start(w: LayerWork, source: ChunkFeed | 'store'): Promise<ApplyResult> {
+  private start(w: LayerWork, source: ChunkFeed | 'store'): Promise<Applied> {
     this.running++;
     const job = this.apply(w, source);
     w.job = job;
@@ -183,6 +199,7 @@ export class ManifestUnpack {
     job
       .catch(async () => {
         if (w.key) await this.remove(w);
+        this.unlock(w);
       })
       .finally(() => {
         this.running--;
@@ -191,9 +208,18 @@ export class ManifestUnpack {
     return job;
   }
 
-  private async apply(w: LayerWork, source: ChunkFeed | 'store'): Promise<ApplyResult> {
+  private async apply(w: LayerWork, source: ChunkFeed | 'store'): Promise<Applied> {
     const { snapshotter: sn, pool } = this.o;
     const signal = this.controller.signal;
+    if (this.o.lockDir !== undefined) {
+      const name = createHash('sha256').update(`${sn.name}\0${w.chainId}`).digest('hex');
+      w.lock = await acquireFileLock(join(this.o.lockDir, 'unpack', name), { signal });
+      if (await isCommitted(sn, w.chainId)) {
+        // Another process unpacked it while we waited: its snapshot serves.
+        if (source !== 'store') for await (const _ of source) void _; // let the download finish
+        return 'committed';
+      }
+    }
     const key = `extract-${randomBytes(6).toString('hex')} ${w.chainId}`;
     const parent = this.rebase ? '' : (this.layers[w.index - 1]?.chainId ?? '');
     await sn.prepare(key, parent, { labels: { 'containerd.io/snapshot.ref': w.chainId }, signal });
@@ -221,6 +247,10 @@ export class ManifestUnpack {
     for (const w of this.layers) {
       if (w.done) continue;
       const result = await this.result(w);
+      if (result === 'committed') {
+        this.finished(w);
+        continue;
+      }
       const key = w.key!;
       const parent = this.layers[w.index - 1]?.chainId;
       try {
@@ -241,19 +271,28 @@ export class ManifestUnpack {
         await this.remove(w);
       }
       w.key = undefined;
-      w.done = true;
-      this.emit(w, 'unpacked');
-      this.schedule();
+      this.finished(w);
     }
     return { chainId: this.image.chainIds.at(-1)!, unpacked: this.unpacked };
   }
 
+  private finished(w: LayerWork): void {
+    this.unlock(w);
+    w.done = true;
+    this.emit(w, 'unpacked');
+    this.schedule();
+  }
+
+  private unlock(w: LayerWork): void {
+    w.lock?.release();
+    w.lock = undefined;
+  }
+
   /** The layer's apply result, applying it again from the store if its tap was detached. */
-  private async result(w: LayerWork): Promise<ApplyResult> {
+  private async result(w: LayerWork): Promise<Applied> {
     for (;;) {
       const job =
-        w.job ??
-        (await new Promise<{ job: Promise<ApplyResult> }>((wake) => w.waiters.push(wake))).job;
+        w.job ?? (await new Promise<{ job: Promise<Applied> }>((wake) => w.waiters.push(wake))).job;
       try {
         return await job;
       } catch (err) {
@@ -279,6 +318,14 @@ export class ManifestUnpack {
       ...(done === undefined ? {} : { done }),
     });
   }
+}
+
+async function isCommitted(sn: Snapshotter, name: string): Promise<boolean> {
+  const info = await sn.stat(name).catch((err: unknown) => {
+    if (isCode(err, 'NotFound')) return undefined;
+    throw err;
+  });
+  return info?.kind === 'committed';
 }
 
 /** How many layers, from the base, already have their chainID committed. */

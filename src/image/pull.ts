@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Image } from '../metadata/images.js';
 import {
   type FetchOptions,
@@ -46,6 +47,7 @@ export async function pullImage(
     content: strata.content,
     snapshotter: sn,
     pool,
+    lockDir: join(strata.root, 'locks'),
     ...pick(options, ['signal', 'onProgress', 'onWarning', 'maxConcurrentUnpacks']),
   };
   let unpack: ManifestUnpack | undefined;

@@ -14,6 +14,8 @@ export interface UnpackOptions {
   readonly pool?: ApplyPool;
   /** Layers applied at once (default: the number of CPUs). */
   readonly maxConcurrentUnpacks?: number;
+  /** `<root>/locks`: each layer unpacked once across processes (see PipelineOptions). */
+  readonly lockDir?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (event: ProgressEvent) => void;
   readonly onWarning?: (message: string) => void;

@@ -134,7 +134,16 @@ export function namespacedContentStore(
           now + INGEST_EXPIRY_MS,
         );
       });
-      const inner = await blobs.writer({ ...options, scope: namespace });
+      let inner: Writer;
+      try {
+        inner = await blobs.writer({ ...options, scope: namespace });
+      } catch (err) {
+        forgetIngest(options.ref);
+        // Committed by another writer since the check above: record it here as well.
+        if (isCode(err, 'AlreadyExists') && expected !== undefined)
+          await adopt(expected, options.total);
+        throw err;
+      }
       return namespacedWriter(inner, options.ref, {
         committed: (digest, size, labels) => {
           forgetIngest(options.ref);

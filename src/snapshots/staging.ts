@@ -130,6 +130,9 @@ export async function removeTree(path: string): Promise<void> {
 
 export type LockState = 'held' | 'free' | 'absent';
 
+/** A staging dir whose lock is free is only swept once this old (see sweep). */
+const FREE_STAGING_GRACE_MS = 60_000;
+
 /** Whether the creator of `path` is alive: its `.lock` flocked by someone else. */
 function lockState(path: string): { state: LockState; close(): void } {
   let fd: number;
@@ -168,13 +171,10 @@ export async function sweep(
     const lock = lockState(path);
     try {
       if (lock.state === 'held') continue;
-      if (
-        staging &&
-        lock.state === 'absent' &&
-        (await youngerThan(path, UNLOCKED_STAGING_GRACE_MS))
-      ) {
-        continue;
-      }
+      // A young staging dir may be a live creator's, between its open of `.lock` and
+      // its flock (or before either): left for a later sweep. Crash leftovers wait a bit.
+      const grace = lock.state === 'absent' ? UNLOCKED_STAGING_GRACE_MS : FREE_STAGING_GRACE_MS;
+      if (staging && (await youngerThan(path, grace))) continue;
       if (!staging && owned(name)) continue;
       await trash(dir, name);
     } finally {

@@ -5,6 +5,7 @@
  */
 import { libc, systemError } from './libc.js';
 
+export { acquireFileLock, type FileLock, tryFileLock } from './file-lock.js';
 export { systemError } from './libc.js';
 
 const LOCK_EX = 2;

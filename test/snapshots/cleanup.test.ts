@@ -47,6 +47,8 @@ describe('crash safety and cleanup', () => {
     await leftover(dir, orphan);
     await leftover(dir, 'rm-abcdefghij-0011'); // a remove that died while deleting
     await leftover(dir, 'tmp-dead01', 'dead'); // a creator that died while staging
+    await old(join(dir, 'tmp-dead01'));
+    await leftover(dir, 'tmp-racing', 'dead'); // just made: its creator may not hold the lock yet
     await leftover(dir, 'tmp-old001');
     await old(join(dir, 'tmp-old001')); // no lock file and old: its creator is long gone
     const live = await leftover(dir, 'tmp-live01', 'live'); // a creator still at work
@@ -57,12 +59,13 @@ describe('crash safety and cleanup', () => {
     await sn.cleanup();
 
     expect((await readdir(dir)).sort()).toEqual(
-      [keptId, published, 'README', 'tmp-live01', 'tmp-young1'].sort(),
+      [keptId, published, 'README', 'tmp-live01', 'tmp-racing', 'tmp-young1'].sort(),
     );
     closeSync(live!);
     closeSync(publishing!);
-    await sn.cleanup(); // both creators died: now they are garbage
-    expect((await readdir(dir)).sort()).toEqual([keptId, 'README', 'tmp-young1'].sort());
+    await old(join(dir, 'tmp-live01'));
+    await sn.cleanup(); // both creators died a while ago: now they are garbage
+    expect((await readdir(dir)).sort()).toEqual([keptId, 'README', 'tmp-racing', 'tmp-young1'].sort());
     expect((await sn.stat('kept')).kind).toBe('active');
   });
 

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import {
   imageManifests,
   mountImage,
@@ -40,6 +41,7 @@ async function unpacked(ctx: CommandContext, strata: Strata, name: string, value
     withProgress(ctx, async (onProgress) =>
       unpackImage(leased.content, manifest!, {
         snapshotter: await leased.snapshotter(sn.name),
+        lockDir: join(strata.root, 'locks'),
         ...unpackSettings('images unpack', values),
         signal: ctx.signal,
         onProgress,
