@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { BlobStore, ScopedStatus } from '../content/local-store.js';
 import type {
@@ -89,12 +89,29 @@ export function namespacedContentStore(
     });
 
   /** Records a blob already on disk in this namespace ("shared" policy). */
-  const adopt = async (digest: Digest, size: number | undefined): Promise<boolean> => {
-    const stored = await blobs.stat(digest).catch(() => undefined);
-    if (!stored || (size !== undefined && stored.size !== size)) return false;
-    record(digest, stored.size, {});
-    return true;
-  };
+  /**
+   * Whether `digest` is stored for this namespace: recorded here, or on disk for another
+   * namespace and now recorded here too ("shared" policy). Either way the blob is held by
+   * this store's lease. One write transaction, the file checked inside it: garbage
+   * collection (which deletes blob files inside its own transaction) cannot come between.
+   */
+  const stored = (digest: Digest, size: number | undefined): boolean =>
+    write(db, () => {
+      if (find(digest)) {
+        hold('content', digest);
+        return true;
+      }
+      const file = statSync(blobs.blobPath(digest), { throwIfNoEntry: false });
+      if (!file || (size !== undefined && file.size !== size)) return false;
+      ensureNamespace(db, namespace);
+      hold('content', digest);
+      const now = Date.now();
+      db.prepare(
+        `INSERT INTO content (namespace, digest, size, labels, created_at, updated_at)
+         VALUES (?, ?, ?, '{}', ?, ?) ON CONFLICT(namespace, digest) DO NOTHING`,
+      ).run(namespace, digest, file.size, now, now);
+      return true;
+    });
 
   return {
     info,
@@ -108,7 +125,7 @@ export function namespacedContentStore(
       const { expected } = options;
       if (expected !== undefined) {
         parseDigest(expected, `ingest ${options.ref}: expected`);
-        if (find(expected) || (await adopt(expected, options.total))) {
+        if (stored(expected, options.total)) {
           await blobs.sweep(options.ref, namespace);
           forgetIngest(options.ref);
           throw fail('AlreadyExists', `content ${expected}: already exists`);
@@ -140,8 +157,7 @@ export function namespacedContentStore(
       } catch (err) {
         forgetIngest(options.ref);
         // Committed by another writer since the check above: record it here as well.
-        if (isCode(err, 'AlreadyExists') && expected !== undefined)
-          await adopt(expected, options.total);
+        if (isCode(err, 'AlreadyExists') && expected !== undefined) stored(expected, options.total);
         throw err;
       }
       return namespacedWriter(inner, options.ref, {
