@@ -1,10 +1,13 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { gitCommit as commitOf, findRepo, fsType, toolVersion } from '../src/bench/host.js';
+
+// Moved to src/bench/ (shared with `strata bench snapshotters`, issue #8).
+export { check, type RunOptions, type Timed, timed, vmHwm } from '../src/bench/exec.js';
+export { isRoot, removeTree, scratch, syncAll, which } from '../src/bench/host.js';
 
 /**
  * The bench's surroundings: where the repository and the built CLI are, the two kinds of
@@ -13,19 +16,12 @@ import { fileURLToPath } from 'node:url';
  */
 
 /** The repository root (the real directory holding strata's package.json). */
-export const REPO = findRepo(dirname(fileURLToPath(import.meta.url)));
-
-function findRepo(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      const real = realpathSync(pkg);
-      const { name } = JSON.parse(readFileSync(real, 'utf8')) as { name?: string };
-      if (name === 'strata') return dirname(real);
-    }
-    if (dirname(dir) === dir) throw new Error(`bench: no strata package.json above ${from}`);
-  }
-}
+export const REPO: string = (() => {
+  const from = dirname(fileURLToPath(import.meta.url));
+  const repo = findRepo(from);
+  if (repo === undefined) throw new Error(`bench: no strata package.json above ${from}`);
+  return repo;
+})();
 
 /**
  * The built CLI the bench runs as a user would: `$STRATA_BIN`, else `$STRATA_DIST/src/cli/
@@ -49,139 +45,6 @@ export function fsBase(kind: FsKind, env: NodeJS.ProcessEnv = process.env): stri
   }
   if (env.STRATA_BENCH_DISK) return env.STRATA_BENCH_DISK;
   return existsSync('/var/tmp') ? '/var/tmp' : REPO;
-}
-
-/** A fresh scratch directory under `base`; remove it with `removeTree`. */
-export async function scratch(base: string, prefix: string): Promise<string> {
-  await mkdir(base, { recursive: true });
-  return mkdtemp(join(base, `strata-bench-${prefix}-`));
-}
-
-/** Unmounts whatever is mounted under `dir` (deepest first), then removes it. */
-export async function removeTree(dir: string): Promise<void> {
-  const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
-    .split('\n')
-    .map((line) => line.split(' ')[4])
-    .filter((m): m is string => m !== undefined && (m === dir || m.startsWith(`${dir}/`)))
-    .sort((a, b) => b.length - a.length);
-  for (const m of mounts) {
-    try {
-      execFileSync('umount', ['-l', m], { stdio: 'ignore' });
-    } catch {}
-  }
-  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
-}
-
-/** Flushes dirty pages so a run does not pay for the writeback of the one before. */
-export function syncAll(): void {
-  try {
-    execFileSync('sync', { stdio: 'ignore' });
-  } catch {}
-}
-
-/** The path of a command on PATH, or undefined. */
-export function which(command: string): string | undefined {
-  try {
-    const out = execFileSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
-    return out.trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export const isRoot = process.getuid?.() === 0;
-
-export interface Timed {
-  readonly seconds: number;
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** The child's peak RSS (VmHWM) as last polled, in bytes; 0 if never read. */
-  readonly polledPeakRss: number;
-}
-
-export interface RunOptions {
-  readonly env?: NodeJS.ProcessEnv;
-  readonly timeoutMs?: number;
-  /** Poll the child's VmHWM every 10 ms (a lower bound of its peak RSS). */
-  readonly pollRss?: boolean;
-}
-
-/**
- * Runs `command args...`, timing it from spawn to exit (wall clock, `performance.now`).
- * stdout and stderr are kept (the last 64 KiB of each).
- */
-export async function timed(
-  command: string,
-  args: readonly string[],
-  options: RunOptions = {},
-): Promise<Timed> {
-  const started = performance.now();
-  const child = spawn(command, args, {
-    env: options.env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: options.timeoutMs ?? 600_000,
-  });
-  const out = tail();
-  const err = tail();
-  child.stdout.on('data', out.push);
-  child.stderr.on('data', err.push);
-  let peak = 0;
-  const poll = options.pollRss
-    ? setInterval(() => {
-        peak = Math.max(peak, vmHwm(child.pid));
-      }, 10)
-    : undefined;
-  const closed = new Promise((resolve) => child.on('close', resolve));
-  try {
-    const code = await new Promise<number>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
-    });
-    const seconds = (performance.now() - started) / 1000;
-    await closed; // all output read
-    return { seconds, code, stdout: out.text(), stderr: err.text(), polledPeakRss: peak };
-  } finally {
-    if (poll) clearInterval(poll);
-  }
-}
-
-function tail() {
-  let chunks: Buffer[] = [];
-  let size = 0;
-  return {
-    push: (c: Buffer) => {
-      chunks.push(c);
-      size += c.length;
-      while (size > 65536 && chunks.length > 1) size -= chunks.shift()!.length;
-    },
-    text: () => {
-      const s = Buffer.concat(chunks).toString('utf8');
-      chunks = [];
-      return s;
-    },
-  };
-}
-
-/** A process's peak resident set (VmHWM) in bytes, from /proc; 0 when unreadable. */
-export function vmHwm(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
-    return kb ? Number(kb) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** Throws with the command's stderr when it failed. */
-export function check(what: string, result: Timed): Timed {
-  if (result.code !== 0) {
-    const why = result.stderr.trim().split('\n').slice(-5).join('\n');
-    throw new Error(`bench: ${what} exited with ${result.code}: ${why}`);
-  }
-  return result;
 }
 
 /**
@@ -291,38 +154,11 @@ export function machineFacts(kinds: readonly FsKind[]): Machine {
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     kernel: release(),
     node: process.version,
-    strataCommit: gitCommit(),
+    strataCommit: commitOf(REPO),
     filesystems,
     tools: toolVersions(),
     loadAverage: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
   };
-}
-
-function fsType(path: string): string {
-  for (const [cmd, args] of [
-    ['findmnt', ['-no', 'FSTYPE', '-T', path]],
-    ['stat', ['-f', '-c', '%T', path]],
-  ] as const) {
-    try {
-      const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: 'pipe' });
-      const type = out.trim().split('\n')[0]?.trim();
-      if (type) return type;
-    } catch {}
-  }
-  return 'unknown';
-}
-
-/** The commit measured: `$STRATA_BENCH_COMMIT` (for a build made elsewhere), else git's. */
-function gitCommit(): string {
-  if (process.env.STRATA_BENCH_COMMIT) return process.env.STRATA_BENCH_COMMIT;
-  try {
-    const git = (...args: string[]) =>
-      execFileSync('git', ['-C', REPO, ...args], { encoding: 'utf8', stdio: 'pipe' }).trim();
-    const commit = git('rev-parse', '--short=12', 'HEAD');
-    return git('status', '--porcelain', '--', 'src').length > 0 ? `${commit}+dirty` : commit;
-  } catch {
-    return 'unknown';
-  }
 }
 
 function toolVersions(): Record<string, string> {
@@ -335,14 +171,8 @@ function toolVersions(): Record<string, string> {
   };
   const out: Record<string, string> = {};
   for (const [name, [cmd, args]] of Object.entries(probes)) {
-    if (!which(cmd)) continue;
-    try {
-      const text = execFileSync(cmd, args, { encoding: 'utf8', stdio: 'pipe' });
-      out[name] = text.split('\n')[0]!.trim();
-    } catch (err) {
-      const e = err as { stdout?: string; stderr?: string };
-      out[name] = `${e.stdout ?? ''}${e.stderr ?? ''}`.split('\n')[0]!.trim() || 'present';
-    }
+    const version = toolVersion(cmd, args);
+    if (version !== undefined) out[name] = version;
   }
   return out;
 }

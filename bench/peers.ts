@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, openSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { startContainerd, stopProcess } from '../src/bench/containerd.js';
 import {
   check,
   childrenCpu,
@@ -174,46 +173,6 @@ function containerdPeer(): Peer {
       }
     },
   };
-}
-
-async function startContainerd(dir: string, sock: string): Promise<ChildProcess> {
-  const config = join(dir, 'config.toml');
-  await writeFile(
-    config,
-    [
-      'version = 2',
-      `root = "${dir}/root"`,
-      `state = "${dir}/state"`,
-      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-      '[grpc]',
-      `  address = "${sock}"`,
-      '',
-    ].join('\n'),
-  );
-  const log = openSync(join(dir, 'containerd.log'), 'w');
-  const daemon = spawn('containerd', ['--config', config], { stdio: ['ignore', log, log] });
-  for (let i = 0; i < 200; i++) {
-    if (daemon.exitCode !== null) break;
-    if (existsSync(sock)) {
-      const r = await timed('ctr', ['-a', sock, 'version']);
-      if (r.code === 0) return daemon;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  await stopProcess(daemon);
-  const tail = await readFile(join(dir, 'containerd.log'), 'utf8').catch(() => '');
-  throw new Error(`bench: containerd did not start: ${tail.slice(-2000)}`);
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGKILL');
-    await exited;
-  }
 }
 
 const ACCEPT =

@@ -8,6 +8,7 @@
  * ```
  */
 
+export * as archive from './archive/index.js';
 export * as content from './content/index.js';
 export { type ErrorCode, isCode, StrataError } from './errors.js';
 export * as image from './image/index.js';

@@ -7,10 +7,10 @@ import { type PullImageOptions, pullImage } from './image/pull.js';
 import {
   type Db,
   type Image,
-  type LeaseStore,
-  leaseStore,
   type ImageStore,
   imageStore,
+  type LeaseStore,
+  leaseStore,
   type NamespaceStore,
   namespacedContentStore,
   namespaceStore,
@@ -107,7 +107,12 @@ export async function openStrata(options: RootOptions = {}): Promise<Strata> {
       namespaces: namespaceStore(db),
       leases: leaseStore(db, ns),
       snapshotter: async (name) =>
-        openSnapshotter(name ?? (await defaultSnapshotter(root)), { root, db, namespace: ns, ...held }),
+        openSnapshotter(name ?? (await defaultSnapshotter(root)), {
+          root,
+          db,
+          namespace: ns,
+          ...held,
+        }),
       pull(ref, pullOptions) {
         return pullImage(this, ref, pullOptions);
       },

@@ -38,6 +38,7 @@ export async function openBlobIngest(
   digest: Digest,
   size: number,
   member: string,
+  archive: string,
   tap?: () => LayerTap | undefined,
 ): Promise<MemberIngest | 'exists'> {
   let writer: Writer;
@@ -56,7 +57,8 @@ export async function openBlobIngest(
     throw err;
   }
   if (writer.offset > size) await writer.truncate(0);
-  return new Ingest(ctx, writer, member, size, digest, writer.offset === 0 ? tap?.() : undefined);
+  const tapped = writer.offset === 0 ? tap?.() : undefined;
+  return new Ingest(ctx, writer, member, archive, size, digest, tapped);
 }
 
 /** Opens the ingest of a member whose digest is found by hashing it. */
@@ -64,6 +66,7 @@ export async function openMemberIngest(
   ctx: IngestContext,
   size: number,
   member: string,
+  archive: string,
 ): Promise<MemberIngest> {
   const ref = `import-${randomBytes(12).toString('hex')}`;
   const writer = await openWriter(ctx.content, {
@@ -71,7 +74,7 @@ export async function openMemberIngest(
     total: size,
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   });
-  return new Ingest(ctx, writer, member, size, undefined, undefined);
+  return new Ingest(ctx, writer, member, archive, size, undefined, undefined);
 }
 
 class Ingest implements MemberIngest {
@@ -85,6 +88,7 @@ class Ingest implements MemberIngest {
     private readonly ctx: IngestContext,
     private readonly writer: Writer,
     private readonly member: string,
+    private readonly archive: string,
     private readonly size: number,
     private readonly expected: Digest | undefined,
     private readonly tap: LayerTap | undefined,
@@ -120,7 +124,7 @@ class Ingest implements MemberIngest {
     if (this.expected !== undefined && digest !== this.expected) {
       throw fail(
         'FailedPrecondition',
-        `member ${this.member}: digest mismatch: got ${digest}, want ${this.expected}`,
+        `${this.archive}: member ${this.member}: digest mismatch: got ${digest}, want ${this.expected}`,
       );
     }
     try {
@@ -151,7 +155,7 @@ class Ingest implements MemberIngest {
 
   private named(err: unknown): unknown {
     if (!isCode(err)) return err;
-    return fail(err.code, `member ${this.member}: ${err.message}`, err);
+    return fail(err.code, `${this.archive}: member ${this.member}: ${err.message}`, err);
   }
 
   private emit(phase: string, done: number): void {

@@ -55,7 +55,8 @@ export function parseIndexFile(bytes: Uint8Array, archive: string): Descriptor[]
   if (typeof value !== 'object' || value === null || value.schemaVersion !== 2) {
     throw fail('InvalidArgument', `${what}: not an image index (schemaVersion 2)`);
   }
-  if (!Array.isArray(value.manifests)) throw fail('InvalidArgument', `${what}: "manifests" missing`);
+  if (!Array.isArray(value.manifests))
+    throw fail('InvalidArgument', `${what}: "manifests" missing`);
   return value.manifests.map((m, i) => descriptorFrom(m, `${what}: manifest ${i}`));
 }
 
@@ -96,10 +97,7 @@ export function parseDockerManifest(bytes: Uint8Array, archive: string): DockerE
  * The docker schema2 manifest containerd's importer builds for a docker-save entry, byte
  * for byte (Go's encoding: mediaType, digest, size), so both give the same digest.
  */
-export function dockerSchema2Manifest(
-  config: Descriptor,
-  layers: readonly Descriptor[],
-): Buffer {
+export function dockerSchema2Manifest(config: Descriptor, layers: readonly Descriptor[]): Buffer {
   const d = (x: Descriptor) => ({ mediaType: x.mediaType, digest: x.digest, size: x.size });
   return Buffer.from(
     JSON.stringify({

@@ -8,14 +8,14 @@ import {
   type PipelineOptions,
   unpackImage,
 } from '../image/index.js';
+import { labelConfig } from '../image/unpack.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import { MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE, parseAny, parseConfig } from '../oci/manifest.js';
 import { isConfigType, isIndexType, isManifestType } from '../oci/media-types.js';
 import type { PlatformMatcher } from '../oci/platform.js';
-import type { LayerTap } from '../pull/types.js';
 import { selectManifests } from '../pull/select.js';
-import { labelConfig } from '../image/unpack.js';
+import type { LayerTap } from '../pull/types.js';
 
 /**
  * Unpacking while an archive is read, where its order allows: once an image's manifest

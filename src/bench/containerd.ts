@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fail } from '../errors.js';
 import { check, type Timed, timed } from './exec.js';
@@ -23,6 +23,7 @@ export function containerdUnavailable(): string | undefined {
 /** Starts containerd with everything under `dir`, listening on `sock`; waits until it answers. */
 export async function startContainerd(dir: string, sock: string): Promise<ChildProcess> {
   const config = join(dir, 'config.toml');
+  await mkdir(dir, { recursive: true });
   await writeFile(
     config,
     [

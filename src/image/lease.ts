@@ -20,13 +20,20 @@ export async function underLease<T>(
     expiresInMs: OPERATION_LEASE_MS,
     labels: { 'strata.io/operation': operation.slice(0, 1000) },
   });
-  try {
-    return await fn(strata.withLease(lease.id));
-  } finally {
+  const release = () => {
     try {
       strata.leases.delete(lease.id);
     } catch (err) {
       if (!isCode(err, 'NotFound')) throw err;
     }
+  };
+  let result: T;
+  try {
+    result = await fn(strata.withLease(lease.id));
+  } catch (err) {
+    release();
+    throw err;
   }
+  release();
+  return result;
 }

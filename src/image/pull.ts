@@ -9,7 +9,6 @@ import {
 import type { Strata } from '../root.js';
 import type { Snapshotter, SnapshotterName } from '../snapshots/index.js';
 import { createApplyPool } from '../unpack/index.js';
-import { underLease } from './lease.js';
 import { describeImage, imageManifests } from './manifests.js';
 import { ManifestUnpack } from './pipeline.js';
 import { labelConfig, poolSize, unpackImage } from './unpack.js';

@@ -201,7 +201,8 @@ function runJob(
       } catch (err) {
         // The source failed (a cut download): stop the worker's apply, report the cause.
         sourceError = err;
-        if (!finished) post({ type: 'abort', reason: err instanceof Error ? err.message : String(err) });
+        if (!finished)
+          post({ type: 'abort', reason: err instanceof Error ? err.message : String(err) });
       }
     }
   });

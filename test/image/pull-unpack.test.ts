@@ -109,7 +109,10 @@ describe.skipIf(noRegistry)(`pull and unpack in one pass${skipNote(noRegistry)}`
       const strata = await fresh();
       const big0 = image.layers[0]!;
       proxy.clear();
-      proxy.inject(new RegExp(big0.digest.slice(7)), { kind: 'cut', after: 1_000_000 }, 1);
+      const path = new RegExp(big0.digest.slice(7));
+      proxy.inject(path, { kind: 'cut', after: 1_000_000 }, 1);
+      // The rest comes slowly (~2.5 s), so the unpack surely starts before it ends.
+      proxy.inject(path, { kind: 'slow', bytesPerSecond: 2 * 1024 * 1024 }, 1);
       const events: ProgressEvent[] = [];
       await strata.pull(`${proxy.host}/lab/app:v1`, {
         snapshotter: sn,

@@ -65,7 +65,9 @@ describe('crash safety and cleanup', () => {
     closeSync(publishing!);
     await old(join(dir, 'tmp-live01'));
     await sn.cleanup(); // both creators died a while ago: now they are garbage
-    expect((await readdir(dir)).sort()).toEqual([keptId, 'README', 'tmp-racing', 'tmp-young1'].sort());
+    expect((await readdir(dir)).sort()).toEqual(
+      [keptId, 'README', 'tmp-racing', 'tmp-young1'].sort(),
+    );
     expect((await sn.stat('kept')).kind).toBe('active');
   });
 

@@ -1,4 +1,149 @@
-import type { Command } from '../command.js';
+import { Writable } from 'node:stream';
+import { type ArchiveFormat, exportImages, importArchive } from '../../archive/index.js';
+import {
+  type Command,
+  type CommandContext,
+  flag,
+  type OptionValues,
+  stringOption,
+} from '../command.js';
+import { formatSize, printJson, UsageError } from '../output.js';
+import { printImported } from './archive-output.js';
+import { preloadCommands } from './preload.js';
+import { UNPACK_OPTIONS, unpackSettings, withProgress } from './pull.js';
+import { snapshotterName, snapshotterOption } from './snapshots.js';
 
 /** `strata export`, `strata import`, `strata preload create|apply` (issue #6). */
-export const archiveCommands: readonly Command[] = [];
+
+const PLATFORM_OPTIONS = {
+  platform: {
+    type: 'string',
+    value: 'OS/ARCH[/VARIANT]',
+    description: 'the platform to keep (default: this host)',
+  },
+  'all-platforms': { type: 'boolean', description: 'keep every platform of an index' },
+} as const;
+
+/** `--platform` / `--all-platforms`, exclusive. */
+export function platformSettings(
+  name: string,
+  values: OptionValues,
+): { platform?: string; allPlatforms?: boolean } {
+  const platform = stringOption(values, 'platform');
+  const all = flag(values, 'all-platforms');
+  if (platform !== undefined && all && name !== 'import') {
+    throw new UsageError(`${name}: --platform and --all-platforms exclude each other`);
+  }
+  return {
+    ...(platform !== undefined ? { platform } : {}),
+    ...(all ? { allPlatforms: true } : {}),
+  };
+}
+
+/** A Writable onto stdout that never ends it (later writes, the exit code, stay possible). */
+function stdoutSink(ctx: CommandContext): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      if (ctx.stdout.write(chunk)) callback();
+      else ctx.stdout.once('drain', () => callback());
+    },
+  });
+}
+
+const exportCommand: Command = {
+  name: 'export',
+  summary:
+    'Write images into an archive (OCI layout tar, docker-save tar, or OCI layout directory)',
+  usage: 'FILE|DIR|- REF... [--platform P | --all-platforms] [--format oci|docker]',
+  description:
+    'The default format is an OCI image layout tar with a docker manifest.json: containerd\n' +
+    '(ctr images import), skopeo (oci-archive:), umoci and docker load all read it. --format\n' +
+    'docker writes the docker-save layout (uncompressed layers). FILE is written to a temporary\n' +
+    'name and renamed when complete; - writes to stdout; an existing directory receives an OCI\n' +
+    'layout (added to what is there).',
+  options: {
+    ...PLATFORM_OPTIONS,
+    format: {
+      type: 'string',
+      value: 'oci|docker',
+      description: 'the archive format (default oci)',
+    },
+  },
+  args: { min: 2 },
+  async run(ctx, [file, ...refs], values) {
+    const format = stringOption(values, 'format') ?? 'oci';
+    if (format !== 'oci' && format !== 'docker') {
+      throw new UsageError(`export: --format must be oci or docker, not ${JSON.stringify(format)}`);
+    }
+    const strata = await ctx.open();
+    const dest = file === '-' ? stdoutSink(ctx) : file!;
+    const result = await withProgress(ctx, (onProgress) =>
+      exportImages(strata, refs, dest, {
+        ...platformSettings('export', values),
+        format: format as ArchiveFormat,
+        signal: ctx.signal,
+        onProgress,
+        onWarning: (message) => ctx.stderr.write(`strata: warning: ${message}\n`),
+      }),
+    );
+    if (file === '-') return 0;
+    if (ctx.globals.json) printJson(ctx.stdout, { file, format, ...result });
+    else {
+      for (const i of result.images) ctx.stdout.write(`${i.name}: ${i.digest}\n`);
+      ctx.stdout.write(`${file}: ${result.blobs} blobs, ${formatSize(result.bytes)}\n`);
+    }
+    return 0;
+  },
+};
+
+const importCommand: Command = {
+  name: 'import',
+  summary: 'Import images from an archive (OCI layout tar or directory, docker-save tar)',
+  usage:
+    'FILE|DIR|- [--unpack] [--platform P] [--all-platforms] [--base-name NAME] [--snapshotter overlay|native]',
+  description:
+    'Reads OCI image layouts (tars and directories from skopeo, umoci, crane, buildah,\n' +
+    'containerd, docker, strata) and docker-save tars, plain, gzip or zstd; - reads stdin.\n' +
+    'Every blob is verified. Names come from io.containerd.image.name, else the OCI ref name\n' +
+    '(a bare tag is put under --base-name), else RepoTags; all are normalized. A failed\n' +
+    'import records no image; running it again resumes. With --all-platforms every platform\n' +
+    'is kept and --platform names the one to unpack.',
+  options: {
+    ...PLATFORM_OPTIONS,
+    unpack: { type: 'boolean', description: 'unpack the images into snapshots' },
+    'base-name': {
+      type: 'string',
+      value: 'NAME',
+      description: 'repository for entries named by a tag only, or not named',
+    },
+    ...snapshotterOption,
+    ...UNPACK_OPTIONS,
+  },
+  args: { min: 1, max: 1 },
+  async run(ctx, [file], values) {
+    const snapshotter = snapshotterName(values);
+    const baseName = stringOption(values, 'base-name');
+    const strata = await ctx.open();
+    const imported = await withProgress(ctx, (onProgress) =>
+      importArchive(strata, file === '-' ? ctx.stdin : file!, {
+        ...platformSettings('import', values),
+        ...(flag(values, 'unpack') ? { unpack: true } : {}),
+        ...(baseName !== undefined ? { baseName } : {}),
+        ...(snapshotter ? { snapshotter } : {}),
+        ...unpackSettings('import', values),
+        name: file === '-' ? 'stdin' : file!,
+        signal: ctx.signal,
+        onProgress,
+        onWarning: (message) => ctx.stderr.write(`strata: warning: ${message}\n`),
+      }),
+    );
+    printImported(ctx, imported);
+    return 0;
+  },
+};
+
+export const archiveCommands: readonly Command[] = [
+  exportCommand,
+  importCommand,
+  ...preloadCommands,
+];

@@ -1,0 +1,167 @@
+import { join } from 'node:path';
+import type { Strata } from '../root.js';
+import { diskUsage, type Mount } from '../snapshots/index.js';
+import type { Containerd } from './containerd.js';
+import {
+  type BenchDriver,
+  type DriverEnv,
+  driverInfo,
+  maybeDropCaches,
+  type RunOutcome,
+  readPhases,
+  writePhases,
+} from './driver.js';
+import { ociArchive } from './oci-archive.js';
+import type { Phase, UsageSample } from './results.js';
+
+/**
+ * containerd's snapshotters (`overlayfs`, `native`) on the same images, through `ctr`
+ * against a throwaway daemon. The blobs get in (not timed) by `ctr images import
+ * --no-unpack` of an OCI archive streamed from strata's content store. Timed, each a `ctr`
+ * process from spawn to exit (a call costs ~10 ms, see the results' notes):
+ *
+ * - unpack: `ctr snapshots unpack --snapshotter S <manifest>` (containerd's image.Unpack:
+ *   per layer prepare, mount, apply through the diff service, unmount, commit);
+ * - write-commit: `ctr snapshots commit`;
+ * - remove: `ctr snapshots rm <every snapshot>` then `ctr leases rm --sync` of an empty
+ *   lease, which runs the garbage collector synchronously: containerd deletes snapshot
+ *   files in its GC, so the files are gone when it returns.
+ *
+ * mount, walk, read, unmount, create, copy-up and delete run the same code as for strata
+ * on the mounts `ctr snapshots mounts` prints for a view / an active snapshot. containerd
+ * names committed layers by chainID, like strata. Usage: `ctr snapshots usage -b`, and du
+ * over `<root>/io.containerd.snapshotter.v1.S/snapshots`.
+ */
+export function containerdDriver(
+  ctd: Containerd,
+  snapshotter: 'overlayfs' | 'native',
+  strata: Strata,
+  env: DriverEnv,
+  imported: Set<string>,
+): BenchDriver {
+  const sn = (args: readonly string[], signal?: AbortSignal) =>
+    ctd.ctr(['snapshots', '--snapshotter', snapshotter, ...args], signal ? { signal } : {});
+  const mountsOf = async (key: string, signal?: AbortSignal) =>
+    parseMounts((await sn(['mounts', '/target', key], signal)).stdout);
+  const clean = async (signal?: AbortSignal) => {
+    const keys = await listKeys(sn, signal);
+    if (keys.length > 0) await removeAndCollect(ctd, sn, keys, signal);
+  };
+  return {
+    info: driverInfo('containerd', snapshotter),
+    async setup(workload, signal) {
+      if (!imported.has(workload.info.manifest)) {
+        const ref = `bench-${workload.info.manifest.slice(7, 19)}`;
+        const archive = ociArchive(strata.content, workload.image, 'latest');
+        await ctd.ctr(
+          [
+            'images',
+            'import',
+            '--no-unpack',
+            '--digests',
+            '--base-name',
+            `strata-bench/${ref}`,
+            '-',
+          ],
+          { stdin: archive, ...(signal ? { signal } : {}) },
+        );
+        imported.add(workload.info.manifest);
+      }
+      await clean(signal);
+    },
+    async run({ workload, usage, signal }): Promise<RunOutcome> {
+      const phases: Partial<Record<Phase, number>> = {};
+      const { image } = workload;
+      const top = image.chainIds.at(-1)!;
+      await clean(signal);
+      maybeDropCaches(env);
+      const call = signal ? { signal } : {};
+      phases.unpack = (
+        await ctd.ctr(
+          ['snapshots', 'unpack', '--snapshotter', snapshotter, image.descriptor.digest],
+          call,
+        )
+      ).seconds;
+      let measured: UsageSample | undefined;
+      try {
+        if (usage) measured = await usageOf(ctd, sn, snapshotter, image.chainIds, signal);
+        await sn(['view', 'bench-view', top], signal);
+        const samples = await readPhases(env, await mountsOf('bench-view', signal), phases);
+        await sn(['rm', 'bench-view'], signal);
+        await sn(['prepare', 'bench-rw', top], signal);
+        await writePhases(env, await mountsOf('bench-rw', signal), samples, phases);
+        phases['write-commit'] = (
+          await sn(['commit', 'bench-rw-done', 'bench-rw'], signal)
+        ).seconds;
+        const keys = ['bench-rw-done', ...[...image.chainIds].reverse()];
+        phases.remove = await removeAndCollect(ctd, sn, keys, signal);
+      } finally {
+        await clean();
+      }
+      return { sample: { phases }, ...(measured ? { usage: measured } : {}) };
+    },
+    close: () => clean().catch(() => undefined),
+  };
+}
+
+type Sn = (args: readonly string[], signal?: AbortSignal) => ReturnType<Containerd['ctr']>;
+
+/** Keys of every snapshot, children before parents. */
+async function listKeys(sn: Sn, signal?: AbortSignal): Promise<string[]> {
+  const rows = (await sn(['ls'], signal)).stdout.trim().split('\n').slice(1);
+  const parsed = rows
+    .map((r) => r.trim().split(/\s+/))
+    .filter((c) => c.length >= 2)
+    .map((c) => ({ key: c[0]!, parent: c.length >= 3 ? c[1]! : '' }));
+  const depth = (key: string, seen = 0): number => {
+    const p = parsed.find((x) => x.key === key)?.parent;
+    return p && seen < 1000 ? 1 + depth(p, seen + 1) : 0;
+  };
+  return parsed.map((x) => x.key).sort((a, b) => depth(b) - depth(a));
+}
+
+/** `ctr snapshots rm KEYS...` + a synchronous GC; the seconds both calls took. */
+async function removeAndCollect(
+  ctd: Containerd,
+  sn: Sn,
+  keys: readonly string[],
+  signal?: AbortSignal,
+): Promise<number> {
+  const call = signal ? { signal } : {};
+  const lease = (await ctd.ctr(['leases', 'create'], call)).stdout.trim();
+  const rm = await sn(['rm', ...keys], signal);
+  const gc = await ctd.ctr(['leases', 'rm', '--sync', lease], call);
+  return rm.seconds + gc.seconds;
+}
+
+async function usageOf(
+  ctd: Containerd,
+  sn: Sn,
+  snapshotter: string,
+  chainIds: readonly string[],
+  signal?: AbortSignal,
+): Promise<UsageSample> {
+  const out = (await sn(['usage', '-b', ...chainIds], signal)).stdout;
+  let size = 0;
+  let inodes = 0;
+  for (const row of out.trim().split('\n').slice(1)) {
+    const [, s, i] = row.trim().split(/\s+/);
+    size += Number(s) || 0;
+    inodes += Number(i) || 0;
+  }
+  const dir = join(ctd.root, `io.containerd.snapshotter.v1.${snapshotter}`, 'snapshots');
+  return { reported: { size, inodes }, du: await diskUsage(dir) };
+}
+
+/**
+ * Mounts from `ctr snapshots mounts TARGET KEY` output: one `mount -t TYPE SOURCE TARGET
+ * -o OPTIONS` line per mount (paths here never hold spaces: they are under our scratch dir).
+ */
+export function parseMounts(text: string): Mount[] {
+  const mounts: Mount[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^mount -t (\S+) (\S+) \S+ -o (\S+)$/.exec(line.trim());
+    if (m) mounts.push({ type: m[1]!, source: m[2]!, options: m[3]!.split(',') });
+  }
+  return mounts;
+}

@@ -1,0 +1,219 @@
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { copyToWriter, openWriter } from '../content/index.js';
+import type { Store } from '../content/types.js';
+import { fail, isCode } from '../errors.js';
+import { type ImageManifest, imageManifests } from '../image/index.js';
+import {
+  type Descriptor,
+  digestAlgorithm,
+  digestHex,
+  formatReference,
+  isIndexType,
+  isManifestType,
+  parseAny,
+  parseDigest,
+  parseReference,
+} from '../oci/index.js';
+import { platformMatcher, selectManifests } from '../pull/index.js';
+import { dockerCredentials } from '../registry/index.js';
+import type { Strata } from '../root.js';
+import { findProfile } from './profiles.js';
+import type { WorkloadInfo } from './results.js';
+import { storeProfile } from './synthetic.js';
+
+/**
+ * The images a benchmark runs on, put into the bench root's content store before anything
+ * is measured: synthetic profiles (generated from the seed), images pulled from a
+ * registry (fetch only), or images read from an OCI layout directory (`oci:DIR[:NAME]`).
+ */
+
+export interface Workload {
+  readonly info: WorkloadInfo;
+  readonly image: ImageManifest;
+}
+
+/** The registry unqualified `--image` references resolve against: the lab registry. */
+export const DEFAULT_BENCH_REGISTRY = '127.0.0.1:5000';
+
+/**
+ * A `--image` reference with its registry: a reference whose first component is not a
+ * host (no `.` or `:`, not `localhost`: Docker's rule) is looked up on `registry`, so
+ * `lab/nodeapp` is `127.0.0.1:5000/lab/nodeapp:latest` by default. With `registry`
+ * `docker.io`, references normalize as Docker does (`alpine` = docker.io/library/alpine).
+ * @throws InvalidArgument for a malformed reference
+ */
+export function benchReference(input: string, registry: string): string {
+  const slash = input.indexOf('/');
+  const first = slash < 0 ? '' : input.slice(0, slash);
+  const qualified =
+    slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
+  const full = qualified || registry === 'docker.io' ? input : `${registry}/${input}`;
+  return formatReference(parseReference(full));
+}
+
+export interface LoadOptions {
+  readonly seed: number;
+  readonly registry: string;
+  readonly signal?: AbortSignal;
+  readonly log?: (line: string) => void;
+}
+
+/** Generates a synthetic profile into the content store. */
+export async function profileWorkload(
+  strata: Strata,
+  name: string,
+  options: LoadOptions,
+): Promise<Workload> {
+  const profile = findProfile(name);
+  const stored = await storeProfile(strata.content, profile, {
+    seed: options.seed,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const { image } = stored;
+  return {
+    image,
+    info: {
+      name,
+      kind: 'profile',
+      description: profile.description,
+      source: `generated, seed ${options.seed}`,
+      manifest: image.descriptor.digest,
+      layers: image.layers.length,
+      blobBytes: image.layers.reduce((n, l) => n + l.size, 0),
+      tarBytes: stored.tarBytes,
+      entries: stored.entries,
+    },
+  };
+}
+
+/** Pulls (fetch only) a reference, or reads `oci:DIR[:NAME]`, into the content store. */
+export async function imageWorkload(
+  strata: Strata,
+  spec: string,
+  options: LoadOptions,
+): Promise<Workload> {
+  const matcher = platformMatcher({});
+  let target: Descriptor;
+  let source: string;
+  if (spec.startsWith('oci:')) {
+    const layout = parseLayoutSpec(spec.slice(4));
+    target = await importLayout(strata.content, layout.dir, layout.name, options.signal);
+    source = spec;
+  } else {
+    source = benchReference(spec, options.registry);
+    const image = await strata.pull(source, {
+      unpack: false,
+      credentials: dockerCredentials(),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    target = image.target;
+  }
+  const [image] = await imageManifests(strata.content, target, {
+    matcher,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return {
+    image: image!,
+    info: {
+      name: spec.startsWith('oci:') ? (parseLayoutSpec(spec.slice(4)).name ?? spec) : spec,
+      kind: 'image',
+      description: `image ${source}`,
+      source,
+      manifest: image!.descriptor.digest,
+      layers: image!.layers.length,
+      blobBytes: image!.layers.reduce((n, l) => n + l.size, 0),
+    },
+  };
+}
+
+/** `DIR` or `DIR:NAME` (skopeo's `oci:` syntax); the split is where DIR is a directory. */
+function parseLayoutSpec(text: string): { dir: string; name?: string } {
+  const colon = text.lastIndexOf(':');
+  if (colon > 0 && !isDirectory(text) && isDirectory(text.slice(0, colon))) {
+    return { dir: text.slice(0, colon), name: text.slice(colon + 1) };
+  }
+  return { dir: text };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+const REF_NAME = 'org.opencontainers.image.ref.name';
+
+/** Copies the image `name` of an OCI layout (its platform's blobs) into the store. */
+async function importLayout(
+  content: Store,
+  dir: string,
+  name: string | undefined,
+  signal?: AbortSignal,
+): Promise<Descriptor> {
+  if (!existsSync(join(dir, 'index.json'))) {
+    throw fail('NotFound', `oci layout ${dir}: no index.json`);
+  }
+  const index = parseAny(await readFile(join(dir, 'index.json')), `oci layout ${dir}`);
+  if (index.kind !== 'index') throw fail('InvalidArgument', `oci layout ${dir}: bad index.json`);
+  const named = index.index.manifests.filter(
+    (m) => name === undefined || m.annotations?.[REF_NAME] === name,
+  );
+  if (named.length !== 1) {
+    const names = index.index.manifests.map((m) => m.annotations?.[REF_NAME] ?? m.digest);
+    throw fail(
+      'NotFound',
+      `oci layout ${dir}: ${name === undefined ? 'several images, name one' : `no image ${name}`} (${names.join(', ')})`,
+    );
+  }
+  await copyTree(content, dir, named[0]!, signal);
+  return named[0]!;
+}
+
+/** Copies a descriptor and what it references (this platform only, below an index). */
+async function copyTree(content: Store, dir: string, desc: Descriptor, signal?: AbortSignal) {
+  await copyBlob(content, dir, desc, signal);
+  if (!isIndexType(desc.mediaType) && !isManifestType(desc.mediaType)) return;
+  const parsed = parseAny(await readFile(blobPath(dir, desc)), `manifest ${desc.digest}`);
+  if (parsed.kind === 'index') {
+    for (const child of selectManifests(parsed.index.manifests, platformMatcher({}), false)) {
+      await copyTree(content, dir, child, signal);
+    }
+    return;
+  }
+  for (const child of [parsed.manifest.config, ...parsed.manifest.layers]) {
+    await copyBlob(content, dir, child, signal);
+  }
+}
+
+function blobPath(dir: string, desc: Descriptor): string {
+  const digest = parseDigest(desc.digest, `oci layout ${dir}: blob`);
+  return join(dir, 'blobs', digestAlgorithm(digest), digestHex(digest));
+}
+
+async function copyBlob(content: Store, dir: string, desc: Descriptor, signal?: AbortSignal) {
+  let writer: Awaited<ReturnType<typeof openWriter>>;
+  try {
+    writer = await openWriter(content, {
+      ref: desc.digest,
+      expected: desc.digest,
+      total: desc.size,
+      ...(signal ? { signal } : {}),
+    });
+  } catch (err) {
+    if (isCode(err, 'AlreadyExists')) return;
+    throw err;
+  }
+  try {
+    await writer.truncate(0);
+    await copyToWriter(createReadStream(blobPath(dir, desc)), writer, signal);
+    await writer.commit({ size: desc.size, expected: desc.digest });
+  } catch (err) {
+    if (!isCode(err, 'AlreadyExists')) throw err;
+  } finally {
+    await writer.close();
+  }
+}
