@@ -57,7 +57,7 @@ export function errno(err: unknown): string | undefined {
 
 /**
  * Maps a Node system error to a StrataError naming `subject`; ENOENT becomes NotFound,
- * ENOSPC ResourceExhausted, EACCES/EPERM PermissionDenied, the rest Internal.
+ * ENOSPC (and SQLite's SQLITE_FULL) ResourceExhausted, EACCES/EPERM PermissionDenied, the rest Internal.
  */
 export function fromSystem(err: unknown, subject: string): StrataError {
   if (err instanceof StrataError) return err;
@@ -68,6 +68,7 @@ export function fromSystem(err: unknown, subject: string): StrataError {
       return fail('NotFound', `${subject}: not found`, err);
     case 'ENOSPC':
     case 'EDQUOT':
+    case 'SQLITE_FULL':
       return fail('ResourceExhausted', `${subject}: no space left on device`, err);
     case 'EACCES':
     case 'EPERM':

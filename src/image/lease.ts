@@ -31,7 +31,11 @@ export async function underLease<T>(
   try {
     result = await fn(strata.withLease(lease.id));
   } catch (err) {
-    release();
+    // Best effort: the operation's own error is the one to report (on a full disk even
+    // this deletion can fail; the lease then expires on its own).
+    try {
+      release();
+    } catch {}
     throw err;
   }
   release();

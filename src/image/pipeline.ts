@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Store } from '../content/types.js';
 import { fail, isCode, StrataError, throwIfAborted } from '../errors.js';
@@ -43,11 +44,14 @@ interface LayerWork {
   done: boolean;
   /** Its blob is in the content store. */
   fetched: boolean;
-  /** The active snapshot being filled. */
+  /** The active snapshot being filled, and the directory the layer is applied in. */
   key: string | undefined;
+  dir: string | undefined;
   /** The cross-process lock on this layer's chainID, held from prepare to commit. */
   lock: FileLock | undefined;
   job: Promise<Applied> | undefined;
+  /** The job with its cleanup after a failure (removal of the active snapshot) done. */
+  settled: Promise<void> | undefined;
   /** Woken with the job once it starts (boxed: a promise resolved with a promise adopts it). */
   readonly waiters: ((started: { readonly job: Promise<Applied> }) => void)[];
 }
@@ -109,8 +113,10 @@ export class ManifestUnpack {
       done: index < committed,
       fetched: false,
       key: undefined,
+      dir: undefined,
       lock: undefined,
       job: undefined,
+      settled: undefined,
       waiters: [],
     }));
     for (const w of this.layers) if (w.done) this.emit(w, 'unpacked');
@@ -162,7 +168,9 @@ export class ManifestUnpack {
   /** Stops everything and removes the active snapshots this unpack made. */
   async abort(reason: unknown): Promise<void> {
     this.fail(reason);
-    await Promise.allSettled([this.chain, ...this.layers.map((w) => w.job)]);
+    // Each failed job removes its own snapshot: wait for that too, the caller may close
+    // the database as soon as this returns.
+    await Promise.allSettled([this.chain, ...this.layers.map((w) => w.settled)]);
     for (const w of this.layers) {
       if (w.key) await this.remove(w);
       this.unlock(w);
@@ -196,7 +204,8 @@ export class ManifestUnpack {
     const job = this.apply(w, source);
     w.job = job;
     for (const wake of w.waiters.splice(0)) wake({ job });
-    job
+    w.settled = job
+      .then(() => {})
       .catch(async () => {
         if (w.key) await this.remove(w);
         this.unlock(w);
@@ -225,6 +234,7 @@ export class ManifestUnpack {
     await sn.prepare(key, parent, { labels: { 'containerd.io/snapshot.ref': w.chainId }, signal });
     w.key = key;
     const target = await sn.applyTarget(key, { signal });
+    w.dir = target.dir;
     this.emit(w, 'unpacking');
     const bytes =
       source === 'store'
@@ -304,9 +314,22 @@ export class ManifestUnpack {
   }
 
   private async remove(w: LayerWork): Promise<void> {
-    const key = w.key;
+    const { key, dir } = w;
     w.key = undefined;
-    if (key) await this.o.snapshotter.remove(key).catch(() => {});
+    w.dir = undefined;
+    if (!key) return;
+    const sn = this.o.snapshotter;
+    if (
+      await sn.remove(key).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+    // A full disk can refuse even the deletion of the record (SQLite needs room to write):
+    // the half-applied layer is void, so its files go first to make room, then the record.
+    if (dir) await emptyDir(dir);
+    await sn.remove(key).catch(() => {});
   }
 
   private emit(w: LayerWork, phase: string, done?: number): void {
@@ -365,4 +388,12 @@ async function* counted(
     }
     yield chunk;
   }
+}
+
+/** Deletes what a directory holds, best effort. */
+async function emptyDir(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(
+    names.map((n) => rm(join(dir, n), { recursive: true, force: true }).catch(() => {})),
+  );
 }

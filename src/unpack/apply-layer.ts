@@ -115,7 +115,7 @@ function rootOf(target: string): string {
 }
 
 function layerError(err: unknown, diffId: string | undefined): StrataError {
-  const e = isCode(err) ? err : fromSystem(err, 'layer');
+  const e = isCode(err) ? err : fromSystem(err, 'writing its files');
   if (diffId === undefined || e.code === 'Aborted') return e;
   return fail(e.code, `layer ${diffId}: ${e.message}`, e);
 }
