@@ -31,7 +31,8 @@ export async function lockIngest(
 ): Promise<FileHandle | 'busy' | 'gone'> {
   const lockPath = join(dir, 'lock');
   for (;;) {
-    if (options.create) await mkdir(dir, { recursive: true });
+    // A concurrent discard (renamed aside) can make mkdir -p see the dir, then not find it.
+    if (options.create && !(await mkdir(dir, { recursive: true }).then(ok, enoent))) continue;
     let handle: FileHandle;
     try {
       handle = await open(lockPath, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o600);
@@ -244,3 +245,9 @@ export async function discardIngestDir(dir: string): Promise<void> {
   }
   await rm(aside, { recursive: true, force: true }).catch(() => {});
 }
+
+const ok = () => true;
+const enoent = (err: unknown) => {
+  if (errno(err) === 'ENOENT') return false;
+  throw err;
+};

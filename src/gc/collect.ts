@@ -15,6 +15,7 @@ import {
   type SnapshotRow,
   snapshotNode,
 } from './graph.js';
+import { ownerGone } from './owners.js';
 
 export interface GcOptions {
   /** Report what would be freed; change nothing. */
@@ -58,7 +59,7 @@ export async function collectGarbage(target: GcTarget, options: GcOptions = {}):
   const dryRun = options.dryRun ?? false;
   const blobsDir = join(target.blobs.dir, 'blobs', 'sha256');
   const plan = (dryRun ? read : write)(target.db, () => {
-    const graph = markLive(target.db, Date.now());
+    const graph = markLive(target.db, Date.now(), (l) => ownerGone(target.root, l.namespace, l.id));
     const dead = deadRecords(graph, options.ingests ?? 'expired');
     if (!dryRun) deleteRecords(target.db, dead);
     const blobs = unreferencedBlobs(graph, dead, blobsDir, dryRun);

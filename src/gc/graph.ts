@@ -1,5 +1,6 @@
 import type { Db } from '../metadata/db.js';
 import { parseLabels } from '../metadata/db.js';
+import { OWNER_LABEL, OWNER_PROCESS } from './owners.js';
 
 /**
  * The reference graph garbage collection walks, read from the metadata in one snapshot
@@ -48,6 +49,7 @@ export interface IngestRow {
 export interface LeaseRow {
   readonly namespace: string;
   readonly id: string;
+  readonly labels: Record<string, string>;
   readonly expires_at: number | null;
 }
 
@@ -68,8 +70,12 @@ export interface Graph {
 
 type Raw<T> = Omit<T, 'labels'> & { labels: string };
 
-/** Reads the metadata and marks what is reachable. Call inside a transaction. */
-export function markLive(db: Db, now: number): Graph {
+/**
+ * Reads the metadata and marks what is reachable. Call inside a transaction. `ownerGone`
+ * tells whether the process owning a lease labelled as process-owned has died (such a
+ * lease counts as expired; see owners.ts).
+ */
+export function markLive(db: Db, now: number, ownerGone?: (lease: LeaseRow) => boolean): Graph {
   const content = (
     db.prepare('SELECT namespace, digest, size, labels FROM content').all() as Raw<ContentRow>[]
   ).map((r) => ({ ...r, labels: parseLabels(r.labels) }));
@@ -81,10 +87,14 @@ export function markLive(db: Db, now: number): Graph {
   const ingests = db
     .prepare('SELECT namespace, ref, expected, expires_at FROM ingests')
     .all() as IngestRow[];
-  const allLeases = db.prepare('SELECT namespace, id, expires_at FROM leases').all() as LeaseRow[];
+  const allLeases = (
+    db.prepare('SELECT namespace, id, labels, expires_at FROM leases').all() as Raw<LeaseRow>[]
+  ).map((r) => ({ ...r, labels: parseLabels(r.labels) }));
   const alive = (expires: number | null) => expires === null || expires > now;
-  const leases = allLeases.filter((l) => alive(l.expires_at));
-  const expiredLeases = allLeases.filter((l) => !alive(l.expires_at));
+  const live = (l: LeaseRow) =>
+    alive(l.expires_at) && !(l.labels[OWNER_LABEL] === OWNER_PROCESS && ownerGone?.(l));
+  const leases = allLeases.filter(live);
+  const expiredLeases = allLeases.filter((l) => !live(l));
 
   const edges = new Map<string, string[]>();
   const link = (from: string, to: string) => {
@@ -135,13 +145,22 @@ export function markLive(db: Db, now: number): Graph {
     }
   }
 
-  const live = new Set<string>();
+  const reached = new Set<string>();
   const stack = [...roots];
   while (stack.length > 0) {
     const node = stack.pop()!;
-    if (live.has(node)) continue;
-    live.add(node);
-    for (const next of edges.get(node) ?? []) if (!live.has(next)) stack.push(next);
+    if (reached.has(node)) continue;
+    reached.add(node);
+    for (const next of edges.get(node) ?? []) if (!reached.has(next)) stack.push(next);
   }
-  return { content, snapshots, ingests, leases, expiredLeases, live, leaseHeld, leasedContent };
+  return {
+    content,
+    snapshots,
+    ingests,
+    leases,
+    expiredLeases,
+    live: reached,
+    leaseHeld,
+    leasedContent,
+  };
 }

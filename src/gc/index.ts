@@ -6,3 +6,4 @@
  */
 export { collectGarbage, type GcOptions, type GcReport, type GcTarget } from './collect.js';
 export { contentNode, GC_ROOT, type Graph, ingestNode, markLive, snapshotNode } from './graph.js';
+export { holdLease, OWNER_LABEL, OWNER_PROCESS, ownerGone } from './owners.js';

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { isCode } from '../errors.js';
+import { holdLease, OWNER_LABEL, OWNER_PROCESS } from '../gc/owners.js';
+import type { Lease } from '../metadata/index.js';
 import type { Strata } from '../root.js';
 
 /** containerd's default: an operation's lease outlives any sane operation. */
@@ -7,8 +10,9 @@ export const OPERATION_LEASE_MS = 24 * 3600 * 1000;
 /**
  * Runs `fn` with a view of `strata` whose stores hold everything they create under a
  * fresh lease (24 h), deleted when `fn` settles. Garbage collection running meanwhile, in
- * any process, keeps what the operation wrote before it recorded its result; a process that
- * dies leaves the lease to expire.
+ * any process, keeps what the operation wrote before it recorded its result. The process
+ * owns the lease through a file lock: once it dies, gc treats the lease as expired and
+ * frees what the operation left half-made (see gc/owners.ts).
  */
 export async function underLease<T>(
   strata: Strata,
@@ -16,15 +20,30 @@ export async function underLease<T>(
   fn: (leased: Strata) => Promise<T>,
 ): Promise<T> {
   if (strata.lease !== undefined) return fn(strata); // already held by the caller's lease
-  const lease = strata.leases.create({
-    expiresInMs: OPERATION_LEASE_MS,
-    labels: { 'strata.io/operation': operation.slice(0, 1000) },
-  });
+  // The owner lock comes first and goes last: a live lease's lock is always held.
+  const id = `strata-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+  const owner = holdLease(strata.root, strata.namespace, id);
+  let lease: Lease;
+  try {
+    lease = strata.leases.create({
+      id,
+      expiresInMs: OPERATION_LEASE_MS,
+      labels: {
+        'strata.io/operation': operation.slice(0, 1000),
+        [OWNER_LABEL]: OWNER_PROCESS,
+      },
+    });
+  } catch (err) {
+    owner.release();
+    throw err;
+  }
   const release = () => {
     try {
       strata.leases.delete(lease.id);
     } catch (err) {
       if (!isCode(err, 'NotFound')) throw err;
+    } finally {
+      owner.release(); // a lease left behind is now one gc treats as expired
     }
   };
   let result: T;

@@ -117,6 +117,9 @@ describe.skipIf(noRegistry)(`pull and unpack in one pass${skipNote(noRegistry)}`
       await strata.pull(`${proxy.host}/lab/app:v1`, {
         snapshotter: sn,
         onProgress: (e) => events.push(e),
+        // A slot per layer: with two, the small layers' downloads may start first and take
+        // both (overlay applies layers in any order), leaving layer 0 to the store.
+        maxConcurrentUnpacks: 3,
       });
       const mine = events.filter((e) => e.id === big0.digest).map((e) => e.phase);
       // One pass: the layer was being unpacked before its download finished (and resumed).
