@@ -6,6 +6,7 @@ const GLOBAL_VALUES: Readonly<Record<string, keyof Globals>> = {
   '--root': 'root',
   '--namespace': 'namespace',
   '-n': 'namespace',
+  '--lease': 'lease',
 };
 const GLOBAL_FLAGS: Readonly<Record<string, 'json' | 'debug' | 'help'>> = {
   '--json': 'json',
@@ -27,7 +28,7 @@ export interface Parsed {
  */
 export function extractGlobals(argv: readonly string[], env: NodeJS.ProcessEnv): Parsed {
   const rest: string[] = [];
-  const values: { root?: string; namespace?: string } = {};
+  const values: { root?: string; namespace?: string; lease?: string } = {};
   const flags = { json: false, debug: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -38,7 +39,7 @@ export function extractGlobals(argv: readonly string[], env: NodeJS.ProcessEnv):
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
     const name = eq > 0 ? arg.slice(0, eq) : arg;
     const valueKey = GLOBAL_VALUES[name];
-    if (valueKey === 'root' || valueKey === 'namespace') {
+    if (valueKey === 'root' || valueKey === 'namespace' || valueKey === 'lease') {
       const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
       if (value === undefined || value === '') throw new UsageError(`option ${name} needs a value`);
       values[valueKey] = value;
@@ -53,12 +54,14 @@ export function extractGlobals(argv: readonly string[], env: NodeJS.ProcessEnv):
   }
   const root = values.root ?? env.STRATA_ROOT;
   const namespace = values.namespace ?? env.STRATA_NAMESPACE;
+  const lease = values.lease ?? env.STRATA_LEASE;
   return {
     globals: {
       json: flags.json,
       debug: flags.debug,
       ...(root ? { root } : {}),
       ...(namespace ? { namespace } : {}),
+      ...(lease ? { lease } : {}),
     },
     help: flags.help,
     rest,

@@ -5,6 +5,8 @@ import type { Strata } from '../root.js';
 export interface Globals {
   readonly root?: string;
   readonly namespace?: string;
+  /** Hold what the command creates under this lease (see `strata leases create`). */
+  readonly lease?: string;
   readonly json: boolean;
   readonly debug: boolean;
 }

@@ -4,6 +4,8 @@ const GLOBAL_HELP = `Global options (before or after the command):
   --root DIR        the strata root (env STRATA_ROOT; default /var/lib/strata as root,
                     else $XDG_DATA_HOME/strata)
   -n, --namespace NS  the namespace (env STRATA_NAMESPACE; default "default")
+  --lease ID        hold what the command creates under lease ID until it is removed
+                    (env STRATA_LEASE; see strata leases create)
   --json            machine-readable output
   --debug           stack traces on errors
   -h, --help        help for any command`;

@@ -60,7 +60,10 @@ export async function runCli(options: RunOptions): Promise<number> {
           ...(parsed.globals.root ? { root: parsed.globals.root } : {}),
           ...(parsed.globals.namespace ? { namespace: parsed.globals.namespace } : {}),
         });
-        return strata;
+        const lease = parsed.globals.lease;
+        if (lease === undefined) return strata;
+        strata.leases.get(lease); // NotFound: say so before any work
+        return strata.withLease(lease);
       },
     };
     return (await command.run(ctx, positionals, values)) ?? 0;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { BlobStore } from '../content/local-store.js';
 import { throwIfAborted } from '../errors.js';
 import { collectGarbage } from '../gc/index.js';
-import type { Db } from '../metadata/db.js';
+import { type Db, parseLabels } from '../metadata/db.js';
 import { isDigest } from '../oci/digest.js';
 import { SNAPSHOTTERS } from '../snapshots/index.js';
 
@@ -110,6 +110,7 @@ export async function fsck(target: FsckTarget, options: FsckOptions = {}): Promi
       });
     }
   }
+  for (const f of danglingReferences(target.db, images, inNamespace)) add(f);
 
   const snapshots = target.db
     .prepare('SELECT namespace, snapshotter, key, id, kind, parent FROM snapshots')
@@ -243,3 +244,46 @@ function snapshotLeftovers(root: string, owned: ReadonlySet<string>): number {
   }
   return n;
 }
+
+/**
+ * What an image needs and lacks: the content its target refers to through
+ * `containerd.io/gc.ref.content.*` labels (manifests, configs, layers), transitively. An
+ * image is recorded only once all of it is stored, so a gap is an error (layers discarded
+ * on purpose have had their labels dropped too).
+ */
+function danglingReferences(
+  db: Db,
+  images: readonly { namespace: string; name: string; digest: string }[],
+  inNamespace: ReadonlySet<string>,
+): Finding[] {
+  const labelsOf = db.prepare('SELECT labels FROM content WHERE namespace = ? AND digest = ?');
+  const findings: Finding[] = [];
+  const reported = new Set<string>();
+  for (const image of images) {
+    const seen = new Set<string>();
+    const stack = [image.digest];
+    while (stack.length > 0) {
+      const digest = stack.pop()!;
+      if (seen.has(digest)) continue;
+      seen.add(digest);
+      const raw = labelsOf.pluck().get(image.namespace, digest) as string | undefined;
+      if (raw === undefined) continue; // the target itself is checked above
+      for (const [key, child] of Object.entries(parseLabels(raw))) {
+        if (!key.startsWith(`${REF_CONTENT}.`)) continue;
+        const where = `${image.namespace}\0${child}`;
+        if (inNamespace.has(where)) stack.push(child);
+        else if (!reported.has(where)) {
+          reported.add(where);
+          findings.push({
+            severity: 'error',
+            subject: `image ${image.name}`,
+            message: `namespace ${image.namespace}: needs ${child} (${key.slice(REF_CONTENT.length + 1)}), which is not stored`,
+          });
+        }
+      }
+    }
+  }
+  return findings;
+}
+
+const REF_CONTENT = 'containerd.io/gc.ref.content';

@@ -1,14 +1,18 @@
 import { join } from 'node:path';
+import { collectGarbage } from '../gc/index.js';
 import type { Image } from '../metadata/images.js';
+import type { Descriptor } from '../oci/descriptor.js';
 import {
   type FetchOptions,
   fetchImage,
+  GC_REF_CONTENT,
   type ManifestFetched,
   platformMatcher,
 } from '../pull/index.js';
 import type { Strata } from '../root.js';
 import type { Snapshotter, SnapshotterName } from '../snapshots/index.js';
 import { createApplyPool } from '../unpack/index.js';
+import { underLease } from './lease.js';
 import { describeImage, imageManifests } from './manifests.js';
 import { ManifestUnpack } from './pipeline.js';
 import { labelConfig, poolSize, unpackImage } from './unpack.js';
@@ -21,6 +25,14 @@ export interface PullImageOptions extends FetchOptions {
   /** Layers applied at once, in worker threads (default: the number of CPUs). */
   readonly maxConcurrentUnpacks?: number;
   readonly onWarning?: (message: string) => void;
+  /**
+   * Once unpacked, let the compressed layer blobs go (containerd's discard_unpacked_layers),
+   * for disk-tight machines: the manifest's `containerd.io/gc.ref.content.l.*` labels are
+   * dropped and garbage collection frees the layer blobs no other image needs. The image
+   * stays usable from its snapshots; export, push and unpacking into another snapshotter
+   * need the layers again (pulling the image again fetches them).
+   */
+  readonly discardUnpackedLayers?: boolean;
 }
 
 /**
@@ -35,9 +47,22 @@ export async function pullImage(
   ref: string,
   options: PullImageOptions = {},
 ): Promise<Image> {
+  // Under a lease: a gc running meanwhile keeps what the pull writes before it records it.
+  const { image, unpacked } = await underLease(strata, `pull ${ref}`, (leased) =>
+    pullLeased(leased, ref, options),
+  );
+  if (options.discardUnpackedLayers && unpacked) await discardLayers(strata, unpacked);
+  return image;
+}
+
+async function pullLeased(
+  strata: Strata,
+  ref: string,
+  options: PullImageOptions,
+): Promise<{ image: Image; unpacked?: Descriptor }> {
   if (options.unpack === false) {
     const fetched = await fetchImage(strata, ref, options);
-    return strata.images.put({ name: fetched.name, target: fetched.target });
+    return { image: strata.images.put({ name: fetched.name, target: fetched.target }) };
   }
   const sn = await strata.snapshotter(options.snapshotter);
   await sn.cleanup(options.signal ? { signal: options.signal } : {}); // what crashed runs left
@@ -63,13 +88,16 @@ export async function pullImage(
             onLayerFetched: async (layer) => unpack?.fetched(layer.index),
           }),
     });
+    let unpacked: Descriptor | undefined;
     if (unpack) {
       await unpack.finish();
       await labelConfig(strata.content, unpack.image, sn);
+      unpacked = unpack.image.descriptor;
     } else {
-      await unpackBest(strata, fetched.target, sn, options, pipeline);
+      unpacked = await unpackBest(strata, fetched.target, sn, options, pipeline);
     }
-    return strata.images.put({ name: fetched.name, target: fetched.target });
+    const image = strata.images.put({ name: fetched.name, target: fetched.target });
+    return { image, ...(unpacked ? { unpacked } : {}) };
   } catch (err) {
     await unpack?.abort(err);
     throw err;
@@ -93,13 +121,27 @@ async function unpackBest(
   sn: Snapshotter,
   options: PullImageOptions,
   pipeline: Omit<Parameters<typeof unpackImage>[2], 'snapshotter'>,
-): Promise<void> {
+): Promise<Descriptor> {
   const matcher = platformMatcher(options.platform ? { platform: options.platform } : {});
   const [best] = await imageManifests(strata.content, target, {
     matcher,
     ...(options.signal ? { signal: options.signal } : {}),
   });
   await unpackImage(strata.content, best!, { ...pipeline, snapshotter: sn });
+  return best!.descriptor;
+}
+
+/** `discardUnpackedLayers`: the manifest stops holding its layers; gc frees them. */
+async function discardLayers(strata: Strata, manifest: Descriptor): Promise<void> {
+  const info = await strata.content.info(manifest.digest);
+  const layerLabels = Object.keys(info.labels).filter((k) => k.startsWith(`${GC_REF_CONTENT}.l.`));
+  if (layerLabels.length === 0) return;
+  await strata.content.update(
+    manifest.digest,
+    {},
+    layerLabels.map((k) => `labels.${k}`),
+  );
+  await collectGarbage({ root: strata.root, db: strata.db, blobs: strata.blobs });
 }
 
 function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {

@@ -7,6 +7,7 @@ import { collectGarbage } from '../../src/gc/index.js';
 import { digestOf } from '../../src/oci/digest.js';
 import { openStrata, type Strata } from '../../src/root.js';
 import type { SnapshotterName } from '../../src/snapshots/index.js';
+import { strata } from '../fixtures/cli.js';
 import { isRoot, missing, skipNote, tempDir } from '../fixtures/env.js';
 import { pushImage } from '../fixtures/images.js';
 import { REGISTRY_BIN, startRegistry, type TestRegistry } from '../fixtures/registry.js';
@@ -94,6 +95,34 @@ describe.skipIf(noRegistry)(`garbage collection${skipNote(noRegistry)}`, () => {
       reference.close();
     },
   );
+
+  it('--discard-unpacked-layers frees the layer blobs no other image needs; the image stays usable', async () => {
+    const root = join(dir, `root${n++}`);
+    const a = `${registry.host}/gc/a:v1`;
+    const b = `${registry.host}/gc/b:v1`;
+    const image = imageOf([base, shared, topA]);
+    const other = imageOf([base, shared, topB]);
+    expect((await strata(['pull', b], { root })).code).toBe(0);
+    const pulled = await strata(['pull', '--discard-unpacked-layers', a], { root });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    const blobs = JSON.parse((await strata(['content', 'ls', '--json'], { root })).stdout).map(
+      (c: { digest: string }) => c.digest,
+    );
+    // a's own top layer is gone; the layers b still holds stay; manifest and config stay.
+    expect(blobs).not.toContain(image.layers[2]!.digest);
+    for (const l of other.layers) expect(blobs).toContain(l.digest);
+    expect(blobs).toContain(image.manifest.digest);
+    expect(blobs).toContain(image.config.digest);
+    // Still usable: every layer is unpacked already; the store is consistent.
+    const unpack = await strata(['images', 'unpack', '--json', a], { root });
+    expect(JSON.parse(unpack.stdout)).toMatchObject({ unpacked: 0 });
+    const fsck = await strata(['fsck'], { root });
+    expect(fsck.code, fsck.stdout).toBe(0);
+    // Without the unpack there is nothing to discard after.
+    const bad = await strata(['pull', '--no-unpack', '--discard-unpacked-layers', a], { root });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--discard-unpacked-layers/);
+  });
 
   it('keeps what a live lease holds, and frees it once the lease is gone or expired', async () => {
     const strata = await fresh();

@@ -23,7 +23,6 @@ const platformOption = {
   },
 } as const;
 
-/** The image's manifest for the chosen platform, unpacked (reusing committed layers). */
 /**
  * The image's manifest for the chosen platform, unpacked (reusing committed layers) under
  * a lease, in the snapshotter `--snapshotter` names (else the default).

@@ -130,7 +130,9 @@ export function resultJson(r: FetchResult) {
 export const pullCommand: Command = {
   name: 'pull',
   summary: 'Fetch an image from a registry, unpack it into snapshots and record it',
-  usage: 'REF [--platform P | --all-platforms] [--no-unpack] [--snapshotter overlay|native]',
+  usage:
+    'REF [--platform P | --all-platforms] [--no-unpack] [--snapshotter overlay|native] ' +
+    '[--discard-unpacked-layers]',
   description:
     'REF is normalized like docker: alpine is docker.io/library/alpine:latest. Credentials come\n' +
     'from $DOCKER_CONFIG/config.json (auths, credsStore, credHelpers) or strata login. A pull\n' +
@@ -139,6 +141,12 @@ export const pullCommand: Command = {
   options: {
     ...FETCH_OPTIONS,
     'no-unpack': { type: 'boolean', description: 'only fetch; do not unpack into snapshots' },
+    'discard-unpacked-layers': {
+      type: 'boolean',
+      description:
+        'once unpacked, free the compressed layer blobs no other image needs (the image ' +
+        'runs from its snapshots; export needs them back: pull again)',
+    },
     ...snapshotterOption,
     ...UNPACK_OPTIONS,
   },
@@ -146,6 +154,10 @@ export const pullCommand: Command = {
   async run(ctx, [ref], values) {
     const options = fetchSettings(ctx, 'pull', values);
     const unpack = !flag(values, 'no-unpack');
+    const discard = flag(values, 'discard-unpacked-layers');
+    if (discard && !unpack) {
+      throw new UsageError('pull: --discard-unpacked-layers needs the unpack --no-unpack skips');
+    }
     const snapshotter = snapshotterName(values);
     const strata = await ctx.open();
     const started = Date.now();
@@ -154,6 +166,7 @@ export const pullCommand: Command = {
         ...options,
         onProgress,
         unpack,
+        ...(discard ? { discardUnpackedLayers: true } : {}),
         ...(snapshotter ? { snapshotter } : {}),
         ...unpackSettings('pull', values),
         onWarning: (message) => ctx.stderr.write(`strata: warning: ${message}\n`),
