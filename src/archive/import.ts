@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Store } from '../content/types.js';
 import { fail, fromSystem, isCode } from '../errors.js';
-import { type ImageManifest, underLease } from '../image/index.js';
+import { type ImageManifest, type UnpackResult, underLease } from '../image/index.js';
 import { poolSize } from '../image/unpack.js';
 import { type Image, write } from '../metadata/index.js';
 import type { Digest } from '../oci/digest.js';
@@ -92,8 +92,8 @@ async function run(
     }
     for (const layer of resolved.layers) await contents.ensure(layer, 'layer');
     await applyLabels(strata.content, resolved.labels);
-    const chainIds = planner ? await planner.finish([...unpacks.values()]) : new Map();
-    return record(strata, resolved.images, unpacks, chainIds);
+    const unpacked = planner ? await planner.finish([...unpacks.values()]) : new Map();
+    return record(strata, resolved.images, unpacks, unpacked);
   } catch (err) {
     await planner?.abort(err);
     throw err;
@@ -167,7 +167,7 @@ function record(
   strata: Strata,
   images: readonly ResolvedImage[],
   unpacks: ReadonlyMap<string, ImageManifest>,
-  chainIds: ReadonlyMap<Digest, Digest>,
+  unpacked: ReadonlyMap<Digest, UnpackResult>,
 ): ImportedImage[] {
   return write(strata.db, () =>
     images.map((r): ImportedImage => {
@@ -182,13 +182,19 @@ function record(
         existing && before === r.target.digest
           ? existing // a second import of the same archive changes nothing
           : strata.images.put({ name: r.name, target: r.target });
-      const unpacked = unpacks.get(r.name);
-      const chainId = unpacked ? chainIds.get(unpacked.descriptor.digest) : undefined;
+      const manifest = unpacks.get(r.name);
+      const result = manifest ? unpacked.get(manifest.descriptor.digest) : undefined;
       return {
         image,
         status:
           before === undefined ? 'created' : before === r.target.digest ? 'unchanged' : 'updated',
-        ...(chainId && unpacked ? { chainId, platform: unpacked.platform } : {}),
+        ...(result && manifest
+          ? {
+              chainId: result.chainId,
+              platform: manifest.platform,
+              layersUnpacked: result.unpacked,
+            }
+          : {}),
       };
     }),
   );

@@ -68,6 +68,8 @@ export interface ImportedImage {
   readonly chainId?: Digest;
   /** The platform unpacked, when unpacked. */
   readonly platform?: Platform;
+  /** Layers this import applied (0 when the rootfs was already unpacked), when unpacked. */
+  readonly layersUnpacked?: number;
 }
 
 export interface PreloadCreateOptions extends CommonOptions {

@@ -12,7 +12,9 @@ export function printImported(ctx: CommandContext, imported: readonly ImportedIm
         name: i.image.name,
         target: i.image.target,
         status: i.status,
-        ...(i.chainId ? { chainId: i.chainId, platform: i.platform } : {}),
+        ...(i.chainId
+          ? { chainId: i.chainId, platform: i.platform, layersUnpacked: i.layersUnpacked }
+          : {}),
       })),
     );
     return;
@@ -27,4 +29,20 @@ export function printImported(ctx: CommandContext, imported: readonly ImportedIm
       i.platform ? formatPlatform(i.platform) : '-',
     ]),
   );
+  ctx.stdout.write(`${summary(imported)}\n`);
+}
+
+/** One line: what changed, or that nothing did (a second apply of the same bundle). */
+export function summary(imported: readonly ImportedImage[]): string {
+  const count = (status: ImportedImage['status']) =>
+    imported.filter((i) => i.status === status).length;
+  const layers = imported.reduce((n, i) => n + (i.layersUnpacked ?? 0), 0);
+  const images = `${imported.length} image${imported.length === 1 ? '' : 's'}`;
+  if (count('unchanged') === imported.length && layers === 0) {
+    return `nothing changed: ${images} already present`;
+  }
+  const parts = (['created', 'updated', 'unchanged'] as const)
+    .filter((s) => count(s) > 0)
+    .map((s) => `${count(s)} ${s}`);
+  return `${images}: ${parts.join(', ')}; ${layers} layer${layers === 1 ? '' : 's'} unpacked`;
 }
