@@ -216,6 +216,28 @@ describe.skipIf(reason)(
       expect(listing).not.toContain(multi.images[0]!.layers[0]!.digest.slice(7));
     });
 
+    it('progress: plain lines, and JSON events with --json', async () => {
+      const plain = await ok(['export', join(dir, 'progress.tar'), name('export/app')], root);
+      expect(plain.stderr).toContain(`${image.layers[1]!.digest.slice(7, 19)}: exporting blob`);
+      expect(plain.stderr).toContain(`${image.layers[1]!.digest.slice(7, 19)}: done blob`);
+      const json = await ok(
+        ['--json', 'export', join(dir, 'progress2.tar'), name('export/app')],
+        root,
+      );
+      const events = json.stderr
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { progress: { phase: string; id: string } }).progress);
+      expect(events).toContainEqual(
+        expect.objectContaining({ phase: 'done', id: image.layers[1]!.digest }),
+      );
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        format: 'oci',
+        images: [{ name: name('export/app'), digest: image.manifest.digest }],
+        blobs: 4,
+      });
+    });
+
     it('an unknown image: a clear error, no file left', async () => {
       const tar = join(dir, 'none.tar');
       const r = await strata(['export', tar, 'example.com/nothing:here'], { root });

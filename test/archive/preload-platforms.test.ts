@@ -1,0 +1,115 @@
+/**
+ * Preload bundles for other machines: several `--platform`s keep the index (its digest) and
+ * each platform asked; apply records the index and unpacks the platform asked for. A list
+ * naming an image that does not exist fails before any bundle is written.
+ */
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { openStrata } from '../../src/root.js';
+import { STRATA_BIN, strata } from '../fixtures/cli.js';
+import { missing, skipNote, tempDir } from '../fixtures/env.js';
+import { buildImage, buildIndex, pushImage, type TestIndex } from '../fixtures/images.js';
+import { REGISTRY_BIN, startRegistry, type TestRegistry } from '../fixtures/registry.js';
+
+const reason =
+  missing({ commands: [REGISTRY_BIN] }) ?? (existsSync(STRATA_BIN) ? undefined : 'CLI not built');
+const dir = await tempDir('strata-preload-platforms-');
+
+async function ok(args: readonly string[], root: string) {
+  const r = await strata(args, { root });
+  expect(r.code, `strata ${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r;
+}
+
+describe.skipIf(reason)(`preload bundles for several platforms${skipNote(reason)}`, () => {
+  let registry: TestRegistry;
+  let multi: TestIndex;
+  const name = () => `${registry.host}/multi/app:v1`;
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    multi = buildIndex([
+      await buildImage({ layers: [{ files: { arch: 'amd64' } }] }),
+      await buildImage({
+        platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+        layers: [{ files: { arch: 'arm64' } }],
+      }),
+      await buildImage({
+        platform: { os: 'linux', architecture: 's390x' },
+        layers: [{ files: { arch: 's390x' } }],
+      }),
+    ]);
+    await pushImage(registry.url, 'multi/app', 'v1', multi);
+  });
+
+  it('--platform twice: the index and both platforms travel; apply unpacks the one asked', async () => {
+    const list = join(dir, 'list.txt');
+    await writeFile(list, `${name()}\n`);
+    const bundle = join(dir, 'multi.tar');
+    const source = join(dir, 'source');
+    await ok(
+      [
+        'preload',
+        'create',
+        bundle,
+        '--from',
+        list,
+        '--platform',
+        'linux/amd64',
+        '--platform',
+        'linux/arm64/v8',
+      ],
+      source,
+    );
+    const target = join(dir, 'target');
+    const r = await ok(
+      ['--json', 'preload', 'apply', bundle, '--platform', 'linux/arm64/v8'],
+      target,
+    );
+    const [got] = JSON.parse(r.stdout) as {
+      name: string;
+      target: { digest: string };
+      platform: { architecture: string };
+    }[];
+    expect(got).toMatchObject({
+      name: name(),
+      target: { digest: multi.index.digest },
+      platform: { architecture: 'arm64' },
+    });
+    const s = await openStrata({ root: target, namespace: 'default' });
+    try {
+      const has = async (d: string) =>
+        (await s.content.info(d as `sha256:${string}`).catch(() => undefined)) !== undefined;
+      const [amd64, arm64, s390x] = multi.images;
+      expect(await has(amd64!.layers[0]!.digest)).toBe(true);
+      expect(await has(arm64!.layers[0]!.digest)).toBe(true);
+      expect(await has(s390x!.manifest.digest)).toBe(false);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('a list naming an image that does not exist: a clear error naming it, no bundle', async () => {
+    const list = join(dir, 'bad-list.txt');
+    await writeFile(list, `${name()}\n${registry.host}/multi/nothing:v1  # a typo\n`);
+    const bundle = join(dir, 'never.tar');
+    const r = await strata(['preload', 'create', bundle, '--from', list], {
+      root: join(dir, 'source'),
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\nstrata: \S*multi\/nothing:v1: not found on \S+\n$/);
+    expect(existsSync(bundle)).toBe(false);
+  });
+
+  it('a malformed list line: the line number', async () => {
+    const list = join(dir, 'malformed.txt');
+    await writeFile(list, `# ok\n${name()} extra-word\n`);
+    const r = await strata(['preload', 'create', join(dir, 'x.tar'), '--from', list], {
+      root: join(dir, 'source'),
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^strata: \S+malformed\.txt:2: one reference per line/);
+  });
+});
