@@ -4,7 +4,7 @@
  * `ctr images import` into a containerd started here; and containerd's own exports imported
  * by strata. Digests must survive every hop.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -236,6 +236,22 @@ describe.skipIf(reason)(
         images: [{ name: name('export/app'), digest: image.manifest.digest }],
         blobs: 4,
       });
+    });
+
+    it('- onto a full disk: one line naming stdout, exit 1', () => {
+      const r = spawnSync(
+        'sh',
+        [
+          '-c',
+          `"${process.execPath}" "${STRATA_BIN}" --root "${root}" export - "${name('export/app')}" > /dev/full`,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(
+        /\nstrata: stdout: no space left on device\n$|^strata: stdout: no space left on device\n$/,
+      );
+      expect(r.stderr).not.toContain('    at ');
     });
 
     it('an unknown image: a clear error, no file left', async () => {

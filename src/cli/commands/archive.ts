@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { type ArchiveFormat, exportImages, importArchive } from '../../archive/index.js';
+import { fromSystem } from '../../errors.js';
 import {
   type Command,
   type CommandContext,
@@ -40,12 +41,17 @@ export function platformSettings(
   };
 }
 
-/** A Writable onto stdout that never ends it (later writes, the exit code, stay possible). */
+/**
+ * A Writable onto stdout that never ends it (later writes, the exit code, stay possible).
+ * Each chunk completes when stdout took it or failed (a full disk: ENOSPC), so a failure
+ * reaches the export instead of leaving it waiting for a 'drain' that never comes.
+ */
 function stdoutSink(ctx: CommandContext): Writable {
   return new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      if (ctx.stdout.write(chunk)) callback();
-      else ctx.stdout.once('drain', () => callback());
+      ctx.stdout.write(chunk, (err) => {
+        callback(err ? fromSystem(err, 'stdout') : null);
+      });
     },
   });
 }
