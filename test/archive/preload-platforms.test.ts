@@ -91,6 +91,24 @@ describe.skipIf(reason)(`preload bundles for several platforms${skipNote(reason)
     }
   });
 
+  it('create - | apply -: the bundle through a pipe', async () => {
+    const list = join(dir, 'pipe-list.txt');
+    await writeFile(list, `# piped\n${name()}\n`);
+    const created = await strata(['preload', 'create', '-', '--from', list], {
+      root: join(dir, 'pipe-source'),
+    });
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.bytes.subarray(0, 10).toString()).toBe('oci-layout');
+    const applied = await strata(['--json', 'preload', 'apply', '-'], {
+      root: join(dir, 'pipe-target'),
+      input: created.bytes,
+    });
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(JSON.parse(applied.stdout)).toMatchObject([
+      { name: name(), target: { digest: multi.index.digest }, status: 'created' },
+    ]);
+  });
+
   it('a list naming an image that does not exist: a clear error naming it, no bundle', async () => {
     const list = join(dir, 'bad-list.txt');
     await writeFile(list, `${name()}\n${registry.host}/multi/nothing:v1  # a typo\n`);

@@ -1,7 +1,11 @@
+import { Writable } from 'node:stream';
 import type { ImportedImage } from '../../archive/index.js';
+import { fromSystem } from '../../errors.js';
 import { formatPlatform } from '../../oci/platform.js';
 import type { CommandContext } from '../command.js';
 import { printJson, printTable } from '../output.js';
+
+/** Output of the archive commands: what an import recorded; an archive written to stdout. */
 
 /** Prints what an import recorded: a table, or JSON. */
 export function printImported(ctx: CommandContext, imported: readonly ImportedImage[]): void {
@@ -45,4 +49,19 @@ export function summary(imported: readonly ImportedImage[]): string {
     .filter((s) => count(s) > 0)
     .map((s) => `${count(s)} ${s}`);
   return `${images}: ${parts.join(', ')}; ${layers} layer${layers === 1 ? '' : 's'} unpacked`;
+}
+
+/**
+ * A Writable onto stdout that never ends it (later writes, the exit code, stay possible).
+ * Each chunk completes when stdout took it or failed (a full disk: ENOSPC), so a failure
+ * reaches the export instead of leaving it waiting for a 'drain' that never comes.
+ */
+export function stdoutSink(ctx: CommandContext): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      ctx.stdout.write(chunk, (err) => {
+        callback(err ? fromSystem(err, 'stdout') : null);
+      });
+    },
+  });
 }

@@ -1,15 +1,7 @@
-import { Writable } from 'node:stream';
 import { type ArchiveFormat, exportImages, importArchive } from '../../archive/index.js';
-import { fromSystem } from '../../errors.js';
-import {
-  type Command,
-  type CommandContext,
-  flag,
-  type OptionValues,
-  stringOption,
-} from '../command.js';
+import { type Command, flag, type OptionValues, stringOption } from '../command.js';
 import { formatSize, printJson, UsageError } from '../output.js';
-import { printImported } from './archive-output.js';
+import { printImported, stdoutSink } from './archive-output.js';
 import { preloadCommands } from './preload.js';
 import { UNPACK_OPTIONS, unpackSettings, withProgress } from './pull.js';
 import { snapshotterName, snapshotterOption } from './snapshots.js';
@@ -39,21 +31,6 @@ export function platformSettings(
     ...(platform !== undefined ? { platform } : {}),
     ...(all ? { allPlatforms: true } : {}),
   };
-}
-
-/**
- * A Writable onto stdout that never ends it (later writes, the exit code, stay possible).
- * Each chunk completes when stdout took it or failed (a full disk: ENOSPC), so a failure
- * reaches the export instead of leaving it waiting for a 'drain' that never comes.
- */
-function stdoutSink(ctx: CommandContext): Writable {
-  return new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      ctx.stdout.write(chunk, (err) => {
-        callback(err ? fromSystem(err, 'stdout') : null);
-      });
-    },
-  });
 }
 
 const exportCommand: Command = {
