@@ -85,7 +85,7 @@ async function run(
     const unpacks = new Map<string, ImageManifest>();
     if (planner) {
       for (const image of resolved.images) {
-        const best = toUnpack(image, unpackMatcher, archive);
+        const best = toUnpack(image, unpackMatcher, archive, options.unpackSinglePlatform);
         if (best) unpacks.set(image.name, best);
       }
       for (const image of unpacks.values()) await planner.plan(image);
@@ -133,9 +133,12 @@ function toUnpack(
   image: ResolvedImage,
   matcher: ReturnType<typeof singleMatcher>,
   archive: string,
+  singlePlatform = false,
 ): ImageManifest | undefined {
   if (image.manifests.length === 0) return undefined;
-  const best = bestManifest(image.manifests, matcher);
+  const best =
+    bestManifest(image.manifests, matcher) ??
+    (singlePlatform && image.manifests.length === 1 ? image.manifests[0] : undefined);
   if (!best) {
     throw fail(
       'NotFound',

@@ -91,6 +91,32 @@ describe.skipIf(reason)(`preload bundles for several platforms${skipNote(reason)
     }
   });
 
+  const notAmd64 = process.arch === 'x64' ? undefined : 'arm64 is this host, not another platform';
+  it.skipIf(notAmd64)(
+    `a bundle for one other platform unpacks as that platform without --platform${skipNote(notAmd64)}`,
+    async () => {
+      const list = join(dir, 'arm-list.txt');
+      await writeFile(list, `${name()}\n`);
+      const bundle = join(dir, 'arm.tar');
+      await ok(
+        ['preload', 'create', bundle, '--from', list, '--platform', 'linux/arm64/v8'],
+        join(dir, 'arm-source'),
+      );
+      const r = await ok(['--json', 'preload', 'apply', bundle], join(dir, 'arm-target'));
+      expect(JSON.parse(r.stdout)).toMatchObject([
+        { name: name(), platform: { architecture: 'arm64' }, layersUnpacked: 1 },
+      ]);
+      // a plain import is stricter: this host's platform is missing from the archive
+      const strict = await strata(['import', '--unpack', bundle], {
+        root: join(dir, 'arm-strict'),
+      });
+      expect(strict.code).toBe(1);
+      expect(strict.stderr).toMatch(
+        /arm\.tar: manifest \(linux\/amd64\) of index sha256:\w+: sha256:\w+: missing from the archive\n$/,
+      );
+    },
+  );
+
   it('create - | apply -: the bundle through a pipe', async () => {
     const list = join(dir, 'pipe-list.txt');
     await writeFile(list, `# piped\n${name()}\n`);
