@@ -91,12 +91,14 @@ async function run(
       for (const image of unpacks.values()) await planner.plan(image);
     }
     for (const layer of resolved.layers) await contents.ensure(layer, 'layer');
-    await applyLabels(strata.content, resolved.labels);
     const unpacked = planner ? await planner.finish([...unpacks.values()]) : new Map();
+    // Labels and records last: an import that fails (a layer whose diffID is wrong) leaves
+    // its verified blobs to its lease, not tied into the GC graph.
+    await applyLabels(strata.content, resolved.labels);
     return record(strata, resolved.images, unpacks, unpacked);
   } catch (err) {
     await planner?.abort(err);
-    throw err;
+    throw named(err, archive);
   } finally {
     await pool?.close();
   }
@@ -201,6 +203,12 @@ function record(
       };
     }),
   );
+}
+
+/** Every failure names the archive first (an unpack's names only its layer). */
+function named(err: unknown, archive: string): unknown {
+  if (!isCode(err) || err.code === 'Aborted' || err.message.startsWith(`${archive}:`)) return err;
+  return fail(err.code, `${archive}: ${err.message}`, err);
 }
 
 function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
