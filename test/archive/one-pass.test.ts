@@ -80,6 +80,39 @@ describe('one-pass unpack during an import', () => {
     strata.close();
   });
 
+  it('two images sharing their base layer: both unpacked, the base applied once', async () => {
+    const base = { files: { 'etc/base': 'base\n' } };
+    const one = await buildImage({ layers: [base, { files: { one: '1' } }] });
+    const two = await buildImage({ layers: [base, { files: { two: '2' } }] });
+    const tar = buildTar(
+      layoutMembers(
+        [
+          { image: one, annotations: { 'io.containerd.image.name': 'example.com/one:1' } },
+          { image: two, annotations: { 'io.containerd.image.name': 'example.com/two:1' } },
+        ],
+        'index-first',
+      ),
+    );
+    const strata = await fresh();
+    const events: ProgressEvent[] = [];
+    const got = await importArchive(strata, Readable.from([tar]), {
+      unpack: true,
+      onProgress: (e) => events.push(e),
+    });
+    // three layers applied for four: the shared base once
+    expect(got.map((i) => i.layersUnpacked).reduce((a, b) => a! + b!, 0)).toBe(3);
+    expect(
+      events.filter((e) => e.phase === 'unpacking' && e.id === one.layers[0]!.digest).length,
+    ).toBeLessThanOrEqual(1);
+    const sn = await strata.snapshotter();
+    const committed: string[] = [];
+    await sn.walk((info) => {
+      if (info.kind === 'committed') committed.push(info.name);
+    });
+    expect(committed).toHaveLength(3);
+    strata.close();
+  });
+
   it('a layout directory: layers unpack as they are read', async () => {
     const layout = writeLayout(join(dir, 'layout'), [{ image, annotations: NAMED }]);
     const strata = await fresh();
