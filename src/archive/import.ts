@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Store } from '../content/types.js';
 import { fail, fromSystem, isCode } from '../errors.js';
@@ -63,6 +64,8 @@ async function run(
         content: strata.content,
         snapshotter: sn,
         pool,
+        // One unpack per layer across processes, as for a pull (flock per chainID).
+        lockDir: join(strata.root, 'locks'),
         ...pick(options, ['signal', 'onProgress', 'onWarning', 'maxConcurrentUnpacks']),
       },
       unpackMatcher,
