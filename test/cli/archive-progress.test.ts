@@ -1,8 +1,10 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import type { ImportedImage } from '../../src/archive/index.js';
+import { summary } from '../../src/cli/commands/archive-output.js';
 import { createProgress } from '../../src/cli/progress.js';
 
-/** Import, export and preload progress renders like a pull's: bars, plain lines, JSON. */
+/** Import, export and preload progress renders like a pull's (bars, plain lines, JSON); the summary line of an import. */
 const D = `sha256:${'cd'.repeat(32)}`;
 const capture = () => {
   const out = new PassThrough();
@@ -48,5 +50,30 @@ describe('archive progress', () => {
     for (let i = 0; i <= 10; i++) p.update({ phase: 'exporting', id: D, done: i, total: 10 });
     const events = text().trim().split('\n');
     expect(events).toHaveLength(2); // the first and the last
+  });
+});
+
+describe('import summary line', () => {
+  const image = (status: ImportedImage['status'], layersUnpacked?: number): ImportedImage => ({
+    image: {
+      name: `example.com/${status}:1`,
+      target: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: D, size: 1 },
+    } as ImportedImage['image'],
+    status,
+    ...(layersUnpacked === undefined ? {} : { layersUnpacked }),
+  });
+
+  it('says nothing changed when nothing did', () => {
+    expect(summary([image('unchanged', 0), image('unchanged', 0)])).toBe(
+      'nothing changed: 2 images already present',
+    );
+    expect(summary([image('unchanged')])).toBe('nothing changed: 1 image already present');
+  });
+
+  it('counts what changed, and layers only when unpacking', () => {
+    expect(summary([image('created', 2), image('unchanged', 1)])).toBe(
+      '2 images: 1 created, 1 unchanged; 3 layers unpacked',
+    );
+    expect(summary([image('updated')])).toBe('1 image: 1 updated');
   });
 });

@@ -48,7 +48,9 @@ export function summary(imported: readonly ImportedImage[]): string {
   const parts = (['created', 'updated', 'unchanged'] as const)
     .filter((s) => count(s) > 0)
     .map((s) => `${count(s)} ${s}`);
-  return `${images}: ${parts.join(', ')}; ${layers} layer${layers === 1 ? '' : 's'} unpacked`;
+  const unpacking = imported.some((i) => i.layersUnpacked !== undefined);
+  const applied = unpacking ? `; ${layers} layer${layers === 1 ? '' : 's'} unpacked` : '';
+  return `${images}: ${parts.join(', ')}${applied}`;
 }
 
 /**
