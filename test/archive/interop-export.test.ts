@@ -146,6 +146,26 @@ describe.skipIf(reason)(
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       expect(sha256(rawConfig)).toBe(image.config.digest);
+      // skopeo copies it into a registry (compressing the layers): the config is unchanged
+      skopeo([
+        'copy',
+        '--dest-tls-verify=false',
+        `docker-archive:${tar}`,
+        `docker://${registry.host}/copied/docker:v1`,
+      ]);
+      const pushedConfig = execFileSync(
+        'skopeo',
+        [
+          '--insecure-policy',
+          'inspect',
+          '--tls-verify=false',
+          '--config',
+          '--raw',
+          `docker://${registry.host}/copied/docker:v1`,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      expect(sha256(pushedConfig)).toBe(image.config.digest);
       // and strata reads it back: the layers are the diffIDs, the config is the same
       const back = join(dir, 'root-docker-back');
       const r = await ok(['--json', 'import', tar, '--unpack'], back);
