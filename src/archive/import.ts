@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Store } from '../content/types.js';
 import { fail, fromSystem, isCode } from '../errors.js';
-import { type ImageManifest, underLease } from '../image/index.js';
+import { type ImageManifest, type UnpackResult, underLease } from '../image/index.js';
 import { poolSize } from '../image/unpack.js';
 import { type Image, write } from '../metadata/index.js';
 import type { Digest } from '../oci/digest.js';
@@ -63,6 +64,8 @@ async function run(
         content: strata.content,
         snapshotter: sn,
         pool,
+        // One unpack per layer across processes, as for a pull (flock per chainID).
+        lockDir: join(strata.root, 'locks'),
         ...pick(options, ['signal', 'onProgress', 'onWarning', 'maxConcurrentUnpacks']),
       },
       unpackMatcher,
@@ -85,18 +88,20 @@ async function run(
     const unpacks = new Map<string, ImageManifest>();
     if (planner) {
       for (const image of resolved.images) {
-        const best = toUnpack(image, unpackMatcher, archive);
+        const best = toUnpack(image, unpackMatcher, archive, options.unpackSinglePlatform);
         if (best) unpacks.set(image.name, best);
       }
       for (const image of unpacks.values()) await planner.plan(image);
     }
     for (const layer of resolved.layers) await contents.ensure(layer, 'layer');
+    const unpacked = planner ? await planner.finish([...unpacks.values()]) : new Map();
+    // Labels and records last: an import that fails (a layer whose diffID is wrong) leaves
+    // its verified blobs to its lease, not tied into the GC graph.
     await applyLabels(strata.content, resolved.labels);
-    const chainIds = planner ? await planner.finish([...unpacks.values()]) : new Map();
-    return record(strata, resolved.images, unpacks, chainIds);
+    return record(strata, resolved.images, unpacks, unpacked);
   } catch (err) {
     await planner?.abort(err);
-    throw err;
+    throw named(err, archive);
   } finally {
     await pool?.close();
   }
@@ -133,9 +138,12 @@ function toUnpack(
   image: ResolvedImage,
   matcher: ReturnType<typeof singleMatcher>,
   archive: string,
+  singlePlatform = false,
 ): ImageManifest | undefined {
   if (image.manifests.length === 0) return undefined;
-  const best = bestManifest(image.manifests, matcher);
+  const best =
+    bestManifest(image.manifests, matcher) ??
+    (singlePlatform && image.manifests.length === 1 ? image.manifests[0] : undefined);
   if (!best) {
     throw fail(
       'NotFound',
@@ -167,7 +175,7 @@ function record(
   strata: Strata,
   images: readonly ResolvedImage[],
   unpacks: ReadonlyMap<string, ImageManifest>,
-  chainIds: ReadonlyMap<Digest, Digest>,
+  unpacked: ReadonlyMap<Digest, UnpackResult>,
 ): ImportedImage[] {
   return write(strata.db, () =>
     images.map((r): ImportedImage => {
@@ -182,16 +190,28 @@ function record(
         existing && before === r.target.digest
           ? existing // a second import of the same archive changes nothing
           : strata.images.put({ name: r.name, target: r.target });
-      const unpacked = unpacks.get(r.name);
-      const chainId = unpacked ? chainIds.get(unpacked.descriptor.digest) : undefined;
+      const manifest = unpacks.get(r.name);
+      const result = manifest ? unpacked.get(manifest.descriptor.digest) : undefined;
       return {
         image,
         status:
           before === undefined ? 'created' : before === r.target.digest ? 'unchanged' : 'updated',
-        ...(chainId && unpacked ? { chainId, platform: unpacked.platform } : {}),
+        ...(result && manifest
+          ? {
+              chainId: result.chainId,
+              platform: manifest.platform,
+              layersUnpacked: result.unpacked,
+            }
+          : {}),
       };
     }),
   );
+}
+
+/** Every failure names the archive first (an unpack's names only its layer). */
+function named(err: unknown, archive: string): unknown {
+  if (!isCode(err) || err.code === 'Aborted' || err.message.startsWith(`${archive}:`)) return err;
+  return fail(err.code, `${archive}: ${err.message}`, err);
 }
 
 function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {

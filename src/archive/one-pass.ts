@@ -6,6 +6,7 @@ import {
   type ImageManifest,
   ManifestUnpack,
   type PipelineOptions,
+  type UnpackResult,
   unpackImage,
 } from '../image/index.js';
 import { labelConfig } from '../image/unpack.js';
@@ -95,14 +96,14 @@ export class UnpackPlanner {
   /**
    * Unpacks `images` in order (planned ones finish, the others are unpacked from the store)
    * and labels their configs; planned unpacks not asked for are dropped.
-   * @returns the top chainID per manifest digest.
+   * @returns per manifest digest, the top chainID and the layers this import applied.
    */
-  async finish(images: readonly ImageManifest[]): Promise<Map<Digest, Digest>> {
+  async finish(images: readonly ImageManifest[]): Promise<Map<Digest, UnpackResult>> {
     const wanted = new Set(images.map((i) => i.descriptor.digest));
     for (const [digest, unpack] of this.unpacks) {
       if (!wanted.has(digest)) await unpack.abort(new Error('not imported'));
     }
-    const done = new Map<Digest, Digest>();
+    const done = new Map<Digest, UnpackResult>();
     for (const image of images) {
       const digest = image.descriptor.digest;
       if (done.has(digest)) continue;
@@ -111,10 +112,9 @@ export class UnpackPlanner {
         this.unpacks.delete(digest);
         const result = await unpack.finish();
         await labelConfig(this.content, image, this.pipeline.snapshotter);
-        done.set(digest, result.chainId);
+        done.set(digest, result);
       } else {
-        const result = await unpackImage(this.content, image, this.pipeline);
-        done.set(digest, result.chainId);
+        done.set(digest, await unpackImage(this.content, image, this.pipeline));
       }
     }
     return done;

@@ -154,6 +154,8 @@ export async function preloadApply(
   return importArchive(strata, bundle, {
     allPlatforms: true,
     unpack: options.unpack ?? true,
+    // A bundle made for one other platform (a disk image for an arm64 board) unpacks as that.
+    unpackSinglePlatform: options.platform === undefined,
     ...pick(options, [
       'platform',
       'snapshotter',

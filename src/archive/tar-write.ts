@@ -36,18 +36,26 @@ export function createTarWriter(out: Writable, signal?: AbortSignal): TarWriter 
   const archive = pack();
   // tar-stream streams are streamx streams: adapted to Node's through async iteration.
   const piped = pipeline(Readable.from(archive), out, signal ? { signal } : {});
+  let failure: unknown;
   const failed = piped.then(
     () => new Promise<never>(() => {}),
-    (err: unknown) => Promise.reject(signal?.aborted ? abortError(signal) : err),
+    (err: unknown) => {
+      failure = signal?.aborted ? abortError(signal) : err;
+      return Promise.reject(failure);
+    },
   );
   failed.catch(() => {});
   const entry = async (header: EntryHeader, body?: AsyncIterable<Uint8Array>): Promise<void> => {
+    // The destination failed (a full disk, a closed pipe): tar-stream is destroyed and
+    // would throw on a new entry; the destination's error is the one to report.
+    if (failure !== undefined) throw failure;
     let sink: EntrySink | undefined;
     const done = new Promise<void>((resolve, reject) => {
       sink = archive.entry(header, (err) =>
         err ? reject(err) : resolve(),
       ) as unknown as EntrySink;
     });
+    done.catch(() => {}); // awaited below unless the pump fails first
     await Promise.race([pump(sink!, body, header.size ?? 0), failed]);
     await Promise.race([done, failed]);
   };

@@ -57,6 +57,11 @@ export interface ImportOptions extends PlatformOptions, CommonOptions {
   readonly snapshotter?: SnapshotterName;
   /** Layers applied at once, in worker threads (default: the number of CPUs). */
   readonly maxConcurrentUnpacks?: number;
+  /**
+   * With `unpack`: an image with no manifest for `platform` but only one platform in the
+   * archive is unpacked for that one (a bundle made for another machine) instead of failing.
+   */
+  readonly unpackSinglePlatform?: boolean;
 }
 
 /** One image an import recorded. */
@@ -68,6 +73,8 @@ export interface ImportedImage {
   readonly chainId?: Digest;
   /** The platform unpacked, when unpacked. */
   readonly platform?: Platform;
+  /** Layers this import applied (0 when the rootfs was already unpacked), when unpacked. */
+  readonly layersUnpacked?: number;
 }
 
 export interface PreloadCreateOptions extends CommonOptions {

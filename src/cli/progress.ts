@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import { formatSize } from './output.js';
 
 /**
- * Progress output for long commands (pull, content fetch, and unpack later). It knows
+ * Progress output for long commands (pull, content fetch, unpack, import, export, preload). It knows
  * nothing about registries: items are named by `id` (a digest or a reference) and move
  * through `phase`s, with byte counts when known. Three renderings:
  * - `tty`: one line per item, redrawn in place with bars, like `docker pull`;
@@ -59,10 +59,13 @@ export function displayId(id: string): string {
 }
 
 const FINAL = new Set(['done', 'exists']);
+/** Phases that move bytes: drawn as bars on a terminal, throttled in JSON. */
+const BYTE_PHASES = new Set(['downloading', 'reading', 'importing', 'exporting']);
+const isByteProgress = (e: ProgressItem) => BYTE_PHASES.has(e.phase);
 
 function describe(e: ProgressItem, width = 30): string {
   const label = `${displayId(e.id)}: ${e.phase}${e.kind ? ` ${e.kind}` : ''}`;
-  if (e.phase === 'downloading' && e.total) {
+  if (isByteProgress(e) && e.total) {
     const done = Math.min(e.done ?? 0, e.total);
     const filled = Math.round((done / e.total) * width);
     const bar = `[${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? '>' : ''}${' '.repeat(width - filled)}]`;
@@ -105,7 +108,7 @@ function plainRenderer(out: Writable): ProgressRenderer {
     update(e) {
       if (phases.get(e.id) === e.phase && e.phase !== 'retrying') return;
       phases.set(e.id, e.phase);
-      out.write(`${describe({ ...e, ...(e.phase === 'downloading' ? { total: 0 } : {}) })}\n`);
+      out.write(`${describe({ ...e, ...(isByteProgress(e) ? { total: 0 } : {}) })}\n`);
     },
     finish() {},
   };
@@ -115,7 +118,7 @@ function jsonRenderer(out: Writable, intervalMs: number): ProgressRenderer {
   const last = new Map<string, number>();
   return {
     update(e) {
-      if (e.phase === 'downloading' && (e.done ?? 0) < (e.total ?? 0)) {
+      if (isByteProgress(e) && (e.done ?? 0) < (e.total ?? 0)) {
         const now = Date.now();
         if (now - (last.get(e.id) ?? 0) < intervalMs) return;
         last.set(e.id, now);

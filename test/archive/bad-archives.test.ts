@@ -13,6 +13,7 @@ import { openStrata, type Strata } from '../../src/root.js';
 import { tempDir } from '../fixtures/env.js';
 import { blob, buildImage, describe as desc, sha256, type TestImage } from '../fixtures/images.js';
 import { buildTar, type TarEntrySpec } from '../fixtures/tar-builder.js';
+import { imageOf } from '../image/fixtures.js';
 import { indexJson, LAYOUT, layoutMembers } from './fixtures.js';
 
 const NAMED = { 'io.containerd.image.name': 'example.com/bad/app:v1' };
@@ -190,6 +191,22 @@ describe('bad OCI layout archives', () => {
       { image, annotations: { 'org.opencontainers.image.ref.name': 'v1' } },
     ]);
     await refused(layout(members), 'InvalidArgument', /named by a tag only \("v1"\).*--base-name/);
+  });
+
+  it('with --unpack, a layer that is not the diffID its config says: no image, no labels', async () => {
+    const wrong = imageOf([[{ name: 'a', content: 'a' }]], { diffIds: [sha256(Buffer.from('x'))] });
+    const strata = await refused(
+      layout(layoutMembers([{ image: wrong, annotations: NAMED }], 'index-first')),
+      'FailedPrecondition',
+      /diffID/,
+      { unpack: true },
+    );
+    const sn = await strata.snapshotter();
+    const committed: string[] = [];
+    await sn.walk((info) => {
+      if (info.kind === 'committed') committed.push(info.name);
+    });
+    expect(committed).toEqual([]);
   });
 
   it('an image for another platform only', async () => {

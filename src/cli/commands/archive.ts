@@ -1,14 +1,7 @@
-import { Writable } from 'node:stream';
 import { type ArchiveFormat, exportImages, importArchive } from '../../archive/index.js';
-import {
-  type Command,
-  type CommandContext,
-  flag,
-  type OptionValues,
-  stringOption,
-} from '../command.js';
+import { type Command, flag, type OptionValues, stringOption } from '../command.js';
 import { formatSize, printJson, UsageError } from '../output.js';
-import { printImported } from './archive-output.js';
+import { printImported, stdoutSink } from './archive-output.js';
 import { preloadCommands } from './preload.js';
 import { UNPACK_OPTIONS, unpackSettings, withProgress } from './pull.js';
 import { snapshotterName, snapshotterOption } from './snapshots.js';
@@ -38,16 +31,6 @@ export function platformSettings(
     ...(platform !== undefined ? { platform } : {}),
     ...(all ? { allPlatforms: true } : {}),
   };
-}
-
-/** A Writable onto stdout that never ends it (later writes, the exit code, stay possible). */
-function stdoutSink(ctx: CommandContext): Writable {
-  return new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      if (ctx.stdout.write(chunk)) callback();
-      else ctx.stdout.once('drain', () => callback());
-    },
-  });
 }
 
 const exportCommand: Command = {

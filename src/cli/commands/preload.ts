@@ -3,7 +3,7 @@ import { parsePreloadList, preloadApply, preloadCreate } from '../../archive/ind
 import { fromSystem } from '../../errors.js';
 import { type Command, type CommandContext, flag, listOption, stringOption } from '../command.js';
 import { formatSize, printJson, printTable, UsageError } from '../output.js';
-import { printImported } from './archive-output.js';
+import { printImported, stdoutSink } from './archive-output.js';
 import {
   fetchSettings,
   REGISTRY_OPTIONS,
@@ -31,12 +31,13 @@ async function readList(ctx: CommandContext, from: string): Promise<string> {
 const create: Command = {
   name: 'preload create',
   summary: 'Pull every image of a list and write them into one bundle archive',
-  usage: 'BUNDLE --from LIST [--platform P]... [--all-platforms]',
+  usage: 'BUNDLE|- --from LIST [--platform P]... [--all-platforms]',
   description:
-    'LIST has one reference per line; # starts a comment (--from - reads stdin). Blobs\n' +
-    'already in the root are not fetched again, so re-running is cheap. The bundle is an OCI\n' +
-    'layout tar (containerd and skopeo read it too); carry it to the other machine and run\n' +
-    '`strata preload apply BUNDLE` there. Several --platform keep each platform present.',
+    'LIST has one reference per line; # starts a comment (--from - reads stdin); BUNDLE -\n' +
+    'writes the bundle to stdout. Blobs already in the root are not fetched again, so\n' +
+    're-running is cheap. The bundle is an OCI layout tar (containerd and skopeo read it\n' +
+    'too); carry it to the other machine and run `strata preload apply BUNDLE` there.\n' +
+    'Several --platform keep each platform present.',
   options: {
     from: { type: 'string', value: 'LIST', description: 'the list of references' },
     platform: {
@@ -71,7 +72,7 @@ const create: Command = {
     const refs = parsePreloadList(await readList(ctx, from), from);
     const strata = await ctx.open();
     const result = await withProgress(ctx, (onProgress) =>
-      preloadCreate(strata, refs, bundle!, {
+      preloadCreate(strata, refs, bundle === '-' ? stdoutSink(ctx) : bundle!, {
         ...(all ? { allPlatforms: true } : { platforms }),
         fetch,
         signal: ctx.signal,
@@ -79,6 +80,7 @@ const create: Command = {
         onWarning: (message) => ctx.stderr.write(`strata: warning: ${message}\n`),
       }),
     );
+    if (bundle === '-') return 0; // stdout holds the bundle
     if (ctx.globals.json) {
       printJson(ctx.stdout, { bundle, ...result });
       return 0;
