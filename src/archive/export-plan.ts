@@ -118,9 +118,11 @@ class ExportWalk {
 
   private async require(desc: Descriptor, role: string): Promise<void> {
     if (!(await this.stored(desc, role))) {
+      // A layer may have been let go on purpose (pull --discard-unpacked-layers).
+      const hint = role === 'layer' ? ' (discarded after unpacking? pull the image again)' : '';
       throw fail(
         'NotFound',
-        `image ${this.name}: ${role} ${desc.digest}: not in the content store`,
+        `image ${this.name}: ${role} ${desc.digest}: not in the content store${hint}`,
       );
     }
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBlob } from '../../src/content/index.js';
@@ -118,6 +118,14 @@ describe.skipIf(noRegistry)(`garbage collection${skipNote(noRegistry)}`, () => {
     expect(JSON.parse(unpack.stdout)).toMatchObject({ unpacked: 0 });
     const fsck = await strata(['fsck'], { root });
     expect(fsck.code, fsck.stdout).toBe(0);
+    // Export needs the layers: it says which one is missing, and writes nothing.
+    const out = join(dir, `export${n++}.tar`);
+    const exported = await strata(['export', out, a], { root });
+    expect(exported.code).toBe(1);
+    expect(exported.stderr).toContain(
+      `layer ${image.layers[2]!.digest}: not in the content store (discarded after unpacking?`,
+    );
+    expect(existsSync(out)).toBe(false);
     // Without the unpack there is nothing to discard after.
     const bad = await strata(['pull', '--no-unpack', '--discard-unpacked-layers', a], { root });
     expect(bad.code).toBe(2);

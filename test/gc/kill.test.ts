@@ -1,5 +1,5 @@
 /**
- * SIGKILL at random points: `strata pull`, `strata images unpack` and `strata gc` are killed
+ * SIGKILL at random points: `strata pull`, `images unpack`, `import` and `gc` are killed
  * again and again at instants drawn from a seeded generator (the seed is printed with any
  * failure; STRATA_KILL_SEED replays one). After every kill `strata fsck` finds the store
  * consistent; the next run completes, resuming a download from the bytes already there;
@@ -249,6 +249,27 @@ describe.skipIf(noRegistry)(`SIGKILL at random points${skipNote(noRegistry)}`, (
     });
     await run(root, ['images', 'unpack', ref]);
     await fsckClean(root, 'the final unpack');
+    await run(root, ['gc']);
+    expect(await state(root)).toEqual(await state(clean));
+    await sameRootfs(root, clean, ref);
+  });
+
+  it('import --unpack: consistent after every kill, ends as a clean import', async () => {
+    const root = join(dir, 'import', 'root');
+    const clean = join(dir, 'import', 'clean');
+    const source = join(dir, 'import', 'source');
+    const archive = join(dir, 'import', 'app.tar');
+    const ref = `${registry.host}/kill/app:v1`;
+    await run(source, ['pull', '--no-unpack', ref]);
+    await run(source, ['export', archive, ref]);
+    const duration = await timed(clean, ['import', '--unpack', archive]);
+    await killRepeatedly('import', root, ['import', '--unpack', archive], duration, async () => {
+      // It finished before its kill point: start again from an empty store.
+      await run(root, ['images', 'rm', ref]);
+      await run(root, ['gc']);
+    });
+    await run(root, ['import', '--unpack', archive]);
+    await fsckClean(root, 'the final import');
     await run(root, ['gc']);
     expect(await state(root)).toEqual(await state(clean));
     await sameRootfs(root, clean, ref);
