@@ -1,7 +1,9 @@
+import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Strata } from '../root.js';
 import { diskUsage, type Mount } from '../snapshots/index.js';
 import type { Containerd } from './containerd.js';
+import { layerTimings } from './containerd-log.js';
 import {
   type BenchDriver,
   type DriverEnv,
@@ -12,7 +14,7 @@ import {
   writePhases,
 } from './driver.js';
 import { ociArchive } from './oci-archive.js';
-import type { Phase, UsageSample } from './results.js';
+import type { LayerSample, Phase, UsageSample } from './results.js';
 
 /**
  * containerd's snapshotters (`overlayfs`, `native`) on the same images, through `ctr`
@@ -21,7 +23,8 @@ import type { Phase, UsageSample } from './results.js';
  * process from spawn to exit (a call costs ~10 ms, see the results' notes):
  *
  * - unpack: `ctr snapshots unpack --snapshotter S <manifest>` (containerd's image.Unpack:
- *   per layer prepare, mount, apply through the diff service, unmount, commit);
+ *   per layer prepare, mount, apply through the diff service, unmount, commit); prepare,
+ *   apply and commit of each layer come from the daemon's debug log (`containerd-log.ts`);
  * - write-commit: `ctr snapshots commit`;
  * - remove: `ctr snapshots rm <every snapshot>` then `ctr leases rm --sync` of an empty
  *   lease, which runs the garbage collector synchronously: containerd deletes snapshot
@@ -76,12 +79,19 @@ export function containerdDriver(
       await clean(signal);
       maybeDropCaches(env);
       const call = signal ? { signal } : {};
+      const logStart = (await stat(ctd.log)).size;
       phases.unpack = (
         await ctd.ctr(
           ['snapshots', 'unpack', '--snapshotter', snapshotter, image.descriptor.digest],
           call,
         )
       ).seconds;
+      const layers = layerTimings(await readFrom(ctd.log, logStart));
+      if (layers.length === image.layers.length) {
+        phases.prepare = sum(layers, 'prepare');
+        phases.apply = sum(layers, 'apply');
+        phases.commit = sum(layers, 'commit');
+      }
       let measured: UsageSample | undefined;
       try {
         if (usage) measured = await usageOf(ctd, sn, snapshotter, image.chainIds, signal);
@@ -98,10 +108,28 @@ export function containerdDriver(
       } finally {
         await clean();
       }
-      return { sample: { phases }, ...(measured ? { usage: measured } : {}) };
+      const sample = layers.length === image.layers.length ? { phases, layers } : { phases };
+      return { sample, ...(measured ? { usage: measured } : {}) };
     },
     close: () => clean().catch(() => undefined),
   };
+}
+
+/** The file's bytes from `offset` to its end, as text. */
+async function readFrom(file: string, offset: number): Promise<string> {
+  const fh = await open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    const buf = Buffer.alloc(Math.max(0, size - offset));
+    await fh.read(buf, 0, buf.length, offset);
+    return buf.toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+function sum(layers: readonly LayerSample[], key: keyof LayerSample): number {
+  return layers.reduce((n, l) => n + l[key], 0);
 }
 
 type Sn = (args: readonly string[], signal?: AbortSignal) => ReturnType<Containerd['ctr']>;
