@@ -1,5 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fail } from '../errors.js';
 import type { Strata } from '../root.js';
 import { diskUsage, type Mount } from '../snapshots/index.js';
 import type { Containerd } from './containerd.js';
@@ -47,8 +48,16 @@ export function containerdDriver(
   const mountsOf = async (key: string, signal?: AbortSignal) =>
     parseMounts((await sn(['mounts', '/target', key], signal)).stdout);
   const clean = async (signal?: AbortSignal) => {
-    const keys = await listKeys(sn, signal);
-    if (keys.length > 0) await removeAndCollect(ctd, sn, keys, signal);
+    // Whatever a failed run left: remove, collect, and check that nothing is left.
+    for (let pass = 0; pass < 3; pass++) {
+      const keys = await listKeys(sn, signal);
+      if (keys.length === 0) return;
+      await removeAndCollect(ctd, sn, keys, signal).catch(() => undefined);
+    }
+    const left = await listKeys(sn, signal);
+    if (left.length > 0) {
+      throw fail('Internal', `containerd ${snapshotter}: cannot remove ${left.join(', ')}`);
+    }
   };
   return {
     info: driverInfo('containerd', snapshotter),
