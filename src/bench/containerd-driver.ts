@@ -27,9 +27,12 @@ import type { LayerSample, Phase, UsageSample } from './results.js';
  *   per layer prepare, mount, apply through the diff service, unmount, commit); prepare,
  *   apply and commit of each layer come from the daemon's debug log (`containerd-log.ts`);
  * - write-commit: `ctr snapshots commit`;
- * - remove: `ctr snapshots rm <every snapshot>` then `ctr leases rm --sync` of an empty
- *   lease, which runs the garbage collector synchronously: containerd deletes snapshot
- *   files in its GC, so the files are gone when it returns.
+ * - remove: `ctr snapshots rm` of the written snapshot and the image's top layer, then
+ *   `ctr leases rm --sync` of an empty lease, which runs the garbage collector
+ *   synchronously: it removes the layers below (nothing references them any more) and
+ *   deletes the snapshot files, so they are all gone when it returns (as `ctr images rm
+ *   --sync` would). Removing each layer with `ctr snapshots rm` would race the
+ *   collector, which containerd also starts by itself soon after any removal.
  *
  * mount, walk, read, unmount, create, copy-up and delete run the same code as for strata
  * on the mounts `ctr snapshots mounts` prints for a view / an active snapshot. containerd
@@ -50,11 +53,11 @@ export function containerdDriver(
   const clean = async (signal?: AbortSignal) => {
     // Whatever a failed run left: remove, collect, and check that nothing is left.
     for (let pass = 0; pass < 3; pass++) {
-      const keys = await listKeys(sn, signal);
+      const keys = await listTips(sn, signal);
       if (keys.length === 0) return;
       await removeAndCollect(ctd, sn, keys, signal).catch(() => undefined);
     }
-    const left = await listKeys(sn, signal);
+    const left = await listTips(sn, signal);
     if (left.length > 0) {
       throw fail('Internal', `containerd ${snapshotter}: cannot remove ${left.join(', ')}`);
     }
@@ -104,6 +107,10 @@ export function containerdDriver(
       let measured: UsageSample | undefined;
       try {
         if (usage) measured = await usageOf(ctd, sn, snapshotter, image.chainIds, signal);
+        // containerd collects garbage by itself soon after any removal (the unpack's
+        // commits remove its active snapshots), and a view (unlike what `ctr snapshots
+        // prepare` makes) has no gc.root label: collect now, so that none is pending.
+        await collect(ctd, signal);
         await sn(['view', 'bench-view', top], signal);
         const samples = await readPhases(env, await mountsOf('bench-view', signal), phases);
         await sn(['rm', 'bench-view'], signal);
@@ -112,8 +119,7 @@ export function containerdDriver(
         phases['write-commit'] = (
           await sn(['commit', 'bench-rw-done', 'bench-rw'], signal)
         ).seconds;
-        const keys = ['bench-rw-done', ...[...image.chainIds].reverse()];
-        phases.remove = await removeAndCollect(ctd, sn, keys, signal);
+        phases.remove = await removeAndCollect(ctd, sn, ['bench-rw-done', top], signal);
       } finally {
         await clean();
       }
@@ -143,18 +149,25 @@ function sum(layers: readonly LayerSample[], key: keyof LayerSample): number {
 
 type Sn = (args: readonly string[], signal?: AbortSignal) => ReturnType<Containerd['ctr']>;
 
-/** Keys of every snapshot, children before parents. */
-async function listKeys(sn: Sn, signal?: AbortSignal): Promise<string[]> {
+/**
+ * Keys of the snapshots nothing is built on (`ctr snapshots ls`). Removing those and
+ * collecting removes the rest: layers are then referenced by nothing.
+ */
+async function listTips(sn: Sn, signal?: AbortSignal): Promise<string[]> {
   const rows = (await sn(['ls'], signal)).stdout.trim().split('\n').slice(1);
   const parsed = rows
     .map((r) => r.trim().split(/\s+/))
     .filter((c) => c.length >= 2)
     .map((c) => ({ key: c[0]!, parent: c.length >= 3 ? c[1]! : '' }));
-  const depth = (key: string, seen = 0): number => {
-    const p = parsed.find((x) => x.key === key)?.parent;
-    return p && seen < 1000 ? 1 + depth(p, seen + 1) : 0;
-  };
-  return parsed.map((x) => x.key).sort((a, b) => depth(b) - depth(a));
+  const parents = new Set(parsed.map((x) => x.parent));
+  return parsed.map((x) => x.key).filter((k) => !parents.has(k));
+}
+
+/** A synchronous garbage collection: `ctr leases rm --sync` of a new lease. */
+async function collect(ctd: Containerd, signal?: AbortSignal): Promise<void> {
+  const call = signal ? { signal } : {};
+  const lease = (await ctd.ctr(['leases', 'create'], call)).stdout.trim();
+  await ctd.ctr(['leases', 'rm', '--sync', lease], call);
 }
 
 /** `ctr snapshots rm KEYS...` + a synchronous GC; the seconds both calls took. */

@@ -35,14 +35,6 @@ export async function startContainerd(dir: string, sock: string): Promise<ChildP
       `  address = "${sock}"`,
       '[debug]',
       '  level = "debug"',
-      // No garbage collection in the background. By default (deletion_threshold 0) any
-      // deletion schedules one at once; it deletes what nothing references, such as the
-      // view `ctr snapshots view` just made (ctr labels prepared snapshots gc.root, not
-      // views) or the layers below a removed one, and its cost lands in whatever phase
-      // runs then. The driver collects synchronously where it removes (`leases rm --sync`).
-      '[plugins."io.containerd.gc.v1.scheduler"]',
-      '  mutation_threshold = 1000000000',
-      '  deletion_threshold = 1000000000',
       '',
     ].join('\n'),
   );
