@@ -98,7 +98,7 @@ export const PHASES: readonly PhaseInfo[] = [
     id: 'remove',
     label: 'remove',
     description:
-      'remove every snapshot of the image (containerd: `ctr snapshots rm` + a synchronous GC until the files are gone)',
+      'remove every snapshot of the image and the written one (containerd: `ctr snapshots rm` of the top two, then a synchronous GC that removes the layers below and deletes the files)',
   },
 ];
 

@@ -86,7 +86,8 @@ const snapshotters: Command = {
     'and then mounted, read, written on and removed; every phase is timed (median, min, max).\n' +
     'Profiles: benchsuite, tiny-files, huge-files, deep (all), tiny. Without --image or --profile:\n' +
     '--profile all. An --image without a registry host (lab/nodeapp) is pulled from --registry\n' +
-    `(default ${DEFAULT_BENCH_REGISTRY}); oci:DIR[:NAME] reads an OCI layout. --snapshotters: overlay,\n` +
+    `(default ${DEFAULT_BENCH_REGISTRY}); oci:DIR[:NAME] reads an OCI layout directory, archive:FILE\n` +
+    'an archive (OCI layout or docker-save tar, as strata import reads). --snapshotters: overlay,\n' +
     'native (in every engine), or strata/NAME, containerd/NAME (default: all). containerd runs as a\n' +
     'throwaway daemon (root). Writes the JSON and the HTML report (default: ./strata-bench-\n' +
     'snapshotters-TIME.json and .html). Needs root for overlay, mounts and containerd.',
