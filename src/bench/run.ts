@@ -9,6 +9,7 @@ import { containerdDriver } from './containerd-driver.js';
 import type { BenchDriver, DriverEnv } from './driver.js';
 import { timed } from './exec.js';
 import {
+  dropCaches,
   fsType,
   gitCommit,
   isRoot,
@@ -115,12 +116,15 @@ export async function runSnapshotterBench(o: SnapshotterBenchOptions): Promise<B
   let strata: Strata | undefined;
   try {
     strata = await openStrata({ root: join(work, 'strata'), namespace: 'bench' });
-    const env: DriverEnv = {
-      scratch: join(work, 'mnt'),
-      dropCaches: o.dropCaches && isRoot,
-      canMount: isRoot,
-    };
+    // A first drop tells whether this kernel lets us (a container may not).
+    const canDrop = o.dropCaches && isRoot && dropCaches();
+    const env: DriverEnv = { scratch: join(work, 'mnt'), dropCaches: canDrop, canMount: isRoot };
     if (o.dropCaches && !isRoot) notes.push('--drop-caches needs root: caches were not dropped');
+    if (o.dropCaches && isRoot && !canDrop) {
+      notes.push(
+        '--drop-caches: /proc/sys/vm/drop_caches is not writable: caches were not dropped',
+      );
+    }
     for (const name of wanted.strata) {
       if (name === 'overlay' && (await defaultSnapshotter(strata.root)) !== 'overlay') {
         const reason = isRoot ? `overlayfs does not mount on ${dir}` : 'needs root';
