@@ -106,6 +106,8 @@ export async function runSnapshotterBench(o: SnapshotterBenchOptions): Promise<B
   const log = o.log ?? (() => {});
   const startedAt = new Date().toISOString();
   const loadStart = loadAverage();
+  // The commit measured: read now, the checkout may move while the benchmark runs.
+  const commit = gitCommit();
   const wanted = selectDrivers(o.snapshotters);
   const dir = resolve(o.dir);
   const work = await scratch(dir, 'snapshotters');
@@ -158,7 +160,7 @@ export async function runSnapshotterBench(o: SnapshotterBenchOptions): Promise<B
     return {
       kind: RESULTS_KIND,
       version: RESULTS_VERSION,
-      label: o.label ?? `${gitCommit()} ${startedAt.slice(0, 16).replace('T', ' ')}`,
+      label: o.label ?? `${commit} ${startedAt.slice(0, 16).replace('T', ' ')}`,
       startedAt,
       finishedAt: new Date().toISOString(),
       command: o.command,
@@ -174,7 +176,7 @@ export async function runSnapshotterBench(o: SnapshotterBenchOptions): Promise<B
         seed: o.seed,
         registry: o.registry,
       },
-      machine: machineFacts(dir, loadStart),
+      machine: machineFacts(dir, loadStart, commit),
       drivers: drivers.map((d) => d.info),
       workloads: infos,
       skipped,
@@ -289,7 +291,7 @@ async function containerdNotes(): Promise<string[]> {
   return notes;
 }
 
-function machineFacts(dir: string, loadStart: number): MachineFacts {
+function machineFacts(dir: string, loadStart: number, commit: string): MachineFacts {
   const tools: Record<string, string> = {};
   for (const [name, cmd, args] of [
     ['containerd', 'containerd', ['--version']],
@@ -307,7 +309,7 @@ function machineFacts(dir: string, loadStart: number): MachineFacts {
     kernel: release(),
     node: process.version,
     strataVersion: VERSION,
-    strataCommit: gitCommit(),
+    strataCommit: commit,
     dir: { path: dir, fsType: fsType(dir) },
     loadAverage: { start: loadStart, end: loadAverage() },
     tools,
