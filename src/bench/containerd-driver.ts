@@ -1,7 +1,10 @@
+import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fail } from '../errors.js';
 import type { Strata } from '../root.js';
 import { diskUsage, type Mount } from '../snapshots/index.js';
 import type { Containerd } from './containerd.js';
+import { layerTimings } from './containerd-log.js';
 import {
   type BenchDriver,
   type DriverEnv,
@@ -12,7 +15,7 @@ import {
   writePhases,
 } from './driver.js';
 import { ociArchive } from './oci-archive.js';
-import type { Phase, UsageSample } from './results.js';
+import type { LayerSample, Phase, UsageSample } from './results.js';
 
 /**
  * containerd's snapshotters (`overlayfs`, `native`) on the same images, through `ctr`
@@ -21,11 +24,15 @@ import type { Phase, UsageSample } from './results.js';
  * process from spawn to exit (a call costs ~10 ms, see the results' notes):
  *
  * - unpack: `ctr snapshots unpack --snapshotter S <manifest>` (containerd's image.Unpack:
- *   per layer prepare, mount, apply through the diff service, unmount, commit);
+ *   per layer prepare, mount, apply through the diff service, unmount, commit); prepare,
+ *   apply and commit of each layer come from the daemon's debug log (`containerd-log.ts`);
  * - write-commit: `ctr snapshots commit`;
- * - remove: `ctr snapshots rm <every snapshot>` then `ctr leases rm --sync` of an empty
- *   lease, which runs the garbage collector synchronously: containerd deletes snapshot
- *   files in its GC, so the files are gone when it returns.
+ * - remove: `ctr snapshots rm` of the written snapshot and the image's top layer, then
+ *   `ctr leases rm --sync` of an empty lease, which runs the garbage collector
+ *   synchronously: it removes the layers below (nothing references them any more) and
+ *   deletes the snapshot files, so they are all gone when it returns (as `ctr images rm
+ *   --sync` would). Removing each layer with `ctr snapshots rm` would race the
+ *   collector, which containerd also starts by itself soon after any removal.
  *
  * mount, walk, read, unmount, create, copy-up and delete run the same code as for strata
  * on the mounts `ctr snapshots mounts` prints for a view / an active snapshot. containerd
@@ -44,8 +51,16 @@ export function containerdDriver(
   const mountsOf = async (key: string, signal?: AbortSignal) =>
     parseMounts((await sn(['mounts', '/target', key], signal)).stdout);
   const clean = async (signal?: AbortSignal) => {
-    const keys = await listKeys(sn, signal);
-    if (keys.length > 0) await removeAndCollect(ctd, sn, keys, signal);
+    // Whatever a failed run left: remove, collect, and check that nothing is left.
+    for (let pass = 0; pass < 3; pass++) {
+      const keys = await listTips(sn, signal);
+      if (keys.length === 0) return;
+      await removeAndCollect(ctd, sn, keys, signal).catch(() => undefined);
+    }
+    const left = await listTips(sn, signal);
+    if (left.length > 0) {
+      throw fail('Internal', `containerd ${snapshotter}: cannot remove ${left.join(', ')}`);
+    }
   };
   return {
     info: driverInfo('containerd', snapshotter),
@@ -76,15 +91,26 @@ export function containerdDriver(
       await clean(signal);
       maybeDropCaches(env);
       const call = signal ? { signal } : {};
+      const logStart = (await stat(ctd.log)).size;
       phases.unpack = (
         await ctd.ctr(
           ['snapshots', 'unpack', '--snapshotter', snapshotter, image.descriptor.digest],
           call,
         )
       ).seconds;
+      const layers = layerTimings(await readFrom(ctd.log, logStart));
+      if (layers.length === image.layers.length) {
+        phases.prepare = sum(layers, 'prepare');
+        phases.apply = sum(layers, 'apply');
+        phases.commit = sum(layers, 'commit');
+      }
       let measured: UsageSample | undefined;
       try {
         if (usage) measured = await usageOf(ctd, sn, snapshotter, image.chainIds, signal);
+        // containerd collects garbage by itself soon after any removal (the unpack's
+        // commits remove its active snapshots), and a view (unlike what `ctr snapshots
+        // prepare` makes) has no gc.root label: collect now, so that none is pending.
+        await collect(ctd, signal);
         await sn(['view', 'bench-view', top], signal);
         const samples = await readPhases(env, await mountsOf('bench-view', signal), phases);
         await sn(['rm', 'bench-view'], signal);
@@ -93,31 +119,55 @@ export function containerdDriver(
         phases['write-commit'] = (
           await sn(['commit', 'bench-rw-done', 'bench-rw'], signal)
         ).seconds;
-        const keys = ['bench-rw-done', ...[...image.chainIds].reverse()];
-        phases.remove = await removeAndCollect(ctd, sn, keys, signal);
+        phases.remove = await removeAndCollect(ctd, sn, ['bench-rw-done', top], signal);
       } finally {
         await clean();
       }
-      return { sample: { phases }, ...(measured ? { usage: measured } : {}) };
+      const sample = layers.length === image.layers.length ? { phases, layers } : { phases };
+      return { sample, ...(measured ? { usage: measured } : {}) };
     },
     close: () => clean().catch(() => undefined),
   };
 }
 
+/** The file's bytes from `offset` to its end, as text. */
+async function readFrom(file: string, offset: number): Promise<string> {
+  const fh = await open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    const buf = Buffer.alloc(Math.max(0, size - offset));
+    await fh.read(buf, 0, buf.length, offset);
+    return buf.toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+function sum(layers: readonly LayerSample[], key: keyof LayerSample): number {
+  return layers.reduce((n, l) => n + l[key], 0);
+}
+
 type Sn = (args: readonly string[], signal?: AbortSignal) => ReturnType<Containerd['ctr']>;
 
-/** Keys of every snapshot, children before parents. */
-async function listKeys(sn: Sn, signal?: AbortSignal): Promise<string[]> {
+/**
+ * Keys of the snapshots nothing is built on (`ctr snapshots ls`). Removing those and
+ * collecting removes the rest: layers are then referenced by nothing.
+ */
+async function listTips(sn: Sn, signal?: AbortSignal): Promise<string[]> {
   const rows = (await sn(['ls'], signal)).stdout.trim().split('\n').slice(1);
   const parsed = rows
     .map((r) => r.trim().split(/\s+/))
     .filter((c) => c.length >= 2)
     .map((c) => ({ key: c[0]!, parent: c.length >= 3 ? c[1]! : '' }));
-  const depth = (key: string, seen = 0): number => {
-    const p = parsed.find((x) => x.key === key)?.parent;
-    return p && seen < 1000 ? 1 + depth(p, seen + 1) : 0;
-  };
-  return parsed.map((x) => x.key).sort((a, b) => depth(b) - depth(a));
+  const parents = new Set(parsed.map((x) => x.parent));
+  return parsed.map((x) => x.key).filter((k) => !parents.has(k));
+}
+
+/** A synchronous garbage collection: `ctr leases rm --sync` of a new lease. */
+async function collect(ctd: Containerd, signal?: AbortSignal): Promise<void> {
+  const call = signal ? { signal } : {};
+  const lease = (await ctd.ctr(['leases', 'create'], call)).stdout.trim();
+  await ctd.ctr(['leases', 'rm', '--sync', lease], call);
 }
 
 /** `ctr snapshots rm KEYS...` + a synchronous GC; the seconds both calls took. */

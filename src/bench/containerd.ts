@@ -8,8 +8,8 @@ import { isRoot, which } from './host.js';
 
 /**
  * A throwaway containerd (Debian's 1.6) for the benchmarks: root, state, socket and log in
- * one scratch directory, the CRI plugin disabled so nothing else runs in the daemon, and
- * `ctr` calls against it.
+ * one scratch directory, the CRI plugin disabled so nothing else runs in the daemon, the
+ * log at debug level (it carries per-layer timings), and `ctr` calls against it.
  */
 
 /** Why containerd cannot be measured here, or undefined when it can. */
@@ -33,6 +33,8 @@ export async function startContainerd(dir: string, sock: string): Promise<ChildP
       'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
       '[grpc]',
       `  address = "${sock}"`,
+      '[debug]',
+      '  level = "debug"',
       '',
     ].join('\n'),
   );
@@ -70,6 +72,8 @@ export interface Containerd {
   /** containerd's root (`<dir>/root`): its snapshotters keep their files below. */
   readonly root: string;
   readonly namespace: string;
+  /** The daemon's log (debug level: `containerd-log.ts` reads per-layer timings from it). */
+  readonly log: string;
   /**
    * Runs `ctr -a SOCK -n NAMESPACE ARGS...`, timed from spawn to exit.
    * @throws Internal when ctr fails (its last stderr lines in the message).
@@ -88,6 +92,7 @@ export async function openContainerd(dir: string, namespace: string): Promise<Co
   return {
     root: join(dir, 'root'),
     namespace,
+    log: join(dir, 'containerd.log'),
     async ctr(args, options = {}) {
       const r = await timed('ctr', ['-a', sock, '-n', namespace, ...args], options);
       return check(`ctr ${args.slice(0, 2).join(' ')}`, r);

@@ -35,13 +35,24 @@ export interface PhaseInfo {
 }
 
 export const PHASES: readonly PhaseInfo[] = [
-  { id: 'prepare', label: 'prepare', description: 'Snapshotter.prepare of every layer, summed' },
+  {
+    id: 'prepare',
+    label: 'prepare',
+    description:
+      'Snapshotter.prepare of every layer, summed (containerd: in the daemon, from its debug log)',
+  },
   {
     id: 'apply',
     label: 'apply',
-    description: 'applyLayer of every layer into its snapshot, summed',
+    description:
+      "applyLayer of every layer into its snapshot, summed (containerd: the diff service's own time)",
   },
-  { id: 'commit', label: 'commit', description: 'Snapshotter.commit of every layer, summed' },
+  {
+    id: 'commit',
+    label: 'commit',
+    description:
+      'Snapshotter.commit of every layer, summed (containerd: in the daemon, from its debug log)',
+  },
   {
     id: 'unpack',
     label: 'unpack',
@@ -87,7 +98,7 @@ export const PHASES: readonly PhaseInfo[] = [
     id: 'remove',
     label: 'remove',
     description:
-      'remove every snapshot of the image (containerd: `ctr snapshots rm` + a synchronous GC until the files are gone)',
+      'remove every snapshot of the image and the written one (containerd: `ctr snapshots rm` of the top two, then a synchronous GC that removes the layers below and deletes the files)',
   },
 ];
 
@@ -116,7 +127,7 @@ export interface WorkloadInfo {
   readonly entries?: number;
 }
 
-/** One layer of a strata layer-by-layer unpack, seconds. */
+/** One layer of a layer-by-layer unpack, seconds (containerd: from its debug log). */
 export interface LayerSample {
   readonly prepare: number;
   readonly apply: number;

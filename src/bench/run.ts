@@ -9,6 +9,7 @@ import { containerdDriver } from './containerd-driver.js';
 import type { BenchDriver, DriverEnv } from './driver.js';
 import { timed } from './exec.js';
 import {
+  dropCaches,
   fsType,
   gitCommit,
   isRoot,
@@ -105,6 +106,8 @@ export async function runSnapshotterBench(o: SnapshotterBenchOptions): Promise<B
   const log = o.log ?? (() => {});
   const startedAt = new Date().toISOString();
   const loadStart = loadAverage();
+  // The commit measured: read now, the checkout may move while the benchmark runs.
+  const commit = gitCommit();
   const wanted = selectDrivers(o.snapshotters);
   const dir = resolve(o.dir);
   const work = await scratch(dir, 'snapshotters');
@@ -115,12 +118,15 @@ export async function runSnapshotterBench(o: SnapshotterBenchOptions): Promise<B
   let strata: Strata | undefined;
   try {
     strata = await openStrata({ root: join(work, 'strata'), namespace: 'bench' });
-    const env: DriverEnv = {
-      scratch: join(work, 'mnt'),
-      dropCaches: o.dropCaches && isRoot,
-      canMount: isRoot,
-    };
+    // A first drop tells whether this kernel lets us (a container may not).
+    const canDrop = o.dropCaches && isRoot && dropCaches();
+    const env: DriverEnv = { scratch: join(work, 'mnt'), dropCaches: canDrop, canMount: isRoot };
     if (o.dropCaches && !isRoot) notes.push('--drop-caches needs root: caches were not dropped');
+    if (o.dropCaches && isRoot && !canDrop) {
+      notes.push(
+        '--drop-caches: /proc/sys/vm/drop_caches is not writable: caches were not dropped',
+      );
+    }
     for (const name of wanted.strata) {
       if (name === 'overlay' && (await defaultSnapshotter(strata.root)) !== 'overlay') {
         const reason = isRoot ? `overlayfs does not mount on ${dir}` : 'needs root';
@@ -154,7 +160,7 @@ export async function runSnapshotterBench(o: SnapshotterBenchOptions): Promise<B
     return {
       kind: RESULTS_KIND,
       version: RESULTS_VERSION,
-      label: o.label ?? `${gitCommit()} ${startedAt.slice(0, 16).replace('T', ' ')}`,
+      label: o.label ?? `${commit} ${startedAt.slice(0, 16).replace('T', ' ')}`,
       startedAt,
       finishedAt: new Date().toISOString(),
       command: o.command,
@@ -170,7 +176,7 @@ export async function runSnapshotterBench(o: SnapshotterBenchOptions): Promise<B
         seed: o.seed,
         registry: o.registry,
       },
-      machine: machineFacts(dir, loadStart),
+      machine: machineFacts(dir, loadStart, commit),
       drivers: drivers.map((d) => d.info),
       workloads: infos,
       skipped,
@@ -285,7 +291,7 @@ async function containerdNotes(): Promise<string[]> {
   return notes;
 }
 
-function machineFacts(dir: string, loadStart: number): MachineFacts {
+function machineFacts(dir: string, loadStart: number, commit: string): MachineFacts {
   const tools: Record<string, string> = {};
   for (const [name, cmd, args] of [
     ['containerd', 'containerd', ['--version']],
@@ -303,7 +309,7 @@ function machineFacts(dir: string, loadStart: number): MachineFacts {
     kernel: release(),
     node: process.version,
     strataVersion: VERSION,
-    strataCommit: gitCommit(),
+    strataCommit: commit,
     dir: { path: dir, fsType: fsType(dir) },
     loadAverage: { start: loadStart, end: loadAverage() },
     tools,

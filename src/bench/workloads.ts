@@ -1,6 +1,7 @@
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { importArchive } from '../archive/index.js';
 import { copyToWriter, openWriter } from '../content/index.js';
 import type { Store } from '../content/types.js';
 import { fail, isCode } from '../errors.js';
@@ -26,7 +27,8 @@ import { storeProfile } from './synthetic.js';
 /**
  * The images a benchmark runs on, put into the bench root's content store before anything
  * is measured: synthetic profiles (generated from the seed), images pulled from a
- * registry (fetch only), or images read from an OCI layout directory (`oci:DIR[:NAME]`).
+ * registry (fetch only), or images read from an OCI layout directory (`oci:DIR[:NAME]`) or
+ * an archive (`archive:FILE`: OCI layout tar or docker-save tar, as `strata import` reads).
  */
 
 export interface Workload {
@@ -88,7 +90,10 @@ export async function profileWorkload(
   };
 }
 
-/** Pulls (fetch only) a reference, or reads `oci:DIR[:NAME]`, into the content store. */
+/**
+ * Pulls (fetch only) a reference, or reads `oci:DIR[:NAME]` (an OCI layout directory) or
+ * `archive:FILE` (an archive `strata import` reads), into the content store.
+ */
 export async function imageWorkload(
   strata: Strata,
   spec: string,
@@ -100,6 +105,9 @@ export async function imageWorkload(
   if (spec.startsWith('oci:')) {
     const layout = parseLayoutSpec(spec.slice(4));
     target = await importLayout(strata.content, layout.dir, layout.name, options.signal);
+    source = spec;
+  } else if (spec.startsWith('archive:')) {
+    target = await importOne(strata, spec.slice(8), options.signal);
     source = spec;
   } else {
     source = benchReference(spec, options.registry);
@@ -126,6 +134,26 @@ export async function imageWorkload(
       blobBytes: image!.layers.reduce((n, l) => n + l.size, 0),
     },
   };
+}
+
+/**
+ * The one image of an archive (`strata import`'s formats: OCI layout tar or directory,
+ * docker-save tar; plain, gzip or zstd), imported without unpacking.
+ * @throws InvalidArgument when the archive holds several images; what importArchive throws
+ */
+async function importOne(strata: Strata, file: string, signal?: AbortSignal): Promise<Descriptor> {
+  const imported = await importArchive(strata, file, {
+    baseName: 'strata-bench/archive',
+    ...(signal ? { signal } : {}),
+  });
+  if (imported.length !== 1) {
+    const names = imported.map((i) => i.image.name).join(', ');
+    throw fail(
+      'InvalidArgument',
+      `archive ${file}: ${imported.length} images (${names}), want one`,
+    );
+  }
+  return imported[0]!.image.target;
 }
 
 /** `DIR` or `DIR:NAME` (skopeo's `oci:` syntax); the split is where DIR is a directory. */

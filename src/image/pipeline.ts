@@ -121,10 +121,14 @@ export class ManifestUnpack {
     }));
     for (const w of this.layers) if (w.done) this.emit(w, 'unpacked');
     const outer = o.signal;
+    const onAbort = () => this.controller.abort(outer?.reason);
     if (outer?.aborted) this.controller.abort(outer.reason);
-    outer?.addEventListener('abort', () => this.controller.abort(outer.reason), { once: true });
+    outer?.addEventListener('abort', onAbort, { once: true });
     this.chain = this.commitInOrder();
     this.chain.catch((err: unknown) => this.fail(err));
+    // A caller's long-lived signal (a CLI's, a server's) must not keep one listener per unpack.
+    const detach = () => outer?.removeEventListener('abort', onAbort);
+    this.chain.then(detach, detach);
   }
 
   /**

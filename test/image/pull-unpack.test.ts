@@ -5,6 +5,7 @@
  * with nothing recorded and no half-made snapshot left.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCode } from '../../src/errors.js';
@@ -165,6 +166,17 @@ describe.skipIf(noRegistry)(`pull and unpack in one pass${skipNote(noRegistry)}`
     await strata.pull(`${registry.host}/lab/app:v1`, { onProgress: (e) => events.push(e) });
     expect(events.filter((e) => e.phase === 'unpacking')).toEqual([]);
     expect(events.filter((e) => e.phase === 'unpacked').length).toBe(3);
+    strata.close();
+  });
+
+  it('leaves no listener on a signal shared by several pulls', async () => {
+    const strata = await fresh();
+    const { signal } = new AbortController();
+    for (let i = 0; i < 3; i++) {
+      await strata.pull(`${registry.host}/lab/app:v1`, { signal, snapshotter: 'native' });
+      await strata.pull(`${registry.host}/lab/app:v1`, { signal, snapshotter: 'native' });
+    }
+    expect(getEventListeners(signal, 'abort')).toEqual([]);
     strata.close();
   });
 

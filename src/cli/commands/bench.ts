@@ -13,6 +13,7 @@ import {
   selectDrivers,
   terminalReport,
 } from '../../bench/index.js';
+import { isCode } from '../../errors.js';
 import { type Command, flag, listOption, type OptionValues, stringOption } from '../command.js';
 import { printJson, UsageError } from '../output.js';
 
@@ -34,12 +35,24 @@ function positiveInt(name: string, text: string | undefined, fallback: number, m
   return n;
 }
 
+/** Runs `check`, turning its InvalidArgument into a usage error (exit 2). */
+function usage<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (isCode(err, 'InvalidArgument')) {
+      throw new UsageError(`bench snapshotters: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+}
+
 /** `--profile a --profile b,c`, `all` expanded; validated. */
 function profilesOf(values: OptionValues): string[] {
   const names = listOption(values, 'profile').flatMap((p) => p.split(',').filter(Boolean));
   const out: string[] = [];
   for (const n of names) {
-    for (const p of n === 'all' ? ALL_PROFILES : [findProfile(n).name]) {
+    for (const p of n === 'all' ? ALL_PROFILES : [usage(() => findProfile(n)).name]) {
       if (!out.includes(p)) out.push(p);
     }
   }
@@ -73,7 +86,8 @@ const snapshotters: Command = {
     'and then mounted, read, written on and removed; every phase is timed (median, min, max).\n' +
     'Profiles: benchsuite, tiny-files, huge-files, deep (all), tiny. Without --image or --profile:\n' +
     '--profile all. An --image without a registry host (lab/nodeapp) is pulled from --registry\n' +
-    `(default ${DEFAULT_BENCH_REGISTRY}); oci:DIR[:NAME] reads an OCI layout. --snapshotters: overlay,\n` +
+    `(default ${DEFAULT_BENCH_REGISTRY}); oci:DIR[:NAME] reads an OCI layout directory, archive:FILE\n` +
+    'an archive (OCI layout or docker-save tar, as strata import reads). --snapshotters: overlay,\n' +
     'native (in every engine), or strata/NAME, containerd/NAME (default: all). containerd runs as a\n' +
     'throwaway daemon (root). Writes the JSON and the HTML report (default: ./strata-bench-\n' +
     'snapshotters-TIME.json and .html). Needs root for overlay, mounts and containerd.',
@@ -144,7 +158,7 @@ const snapshotters: Command = {
       throw new UsageError('bench snapshotters: --peers must be containerd or none');
     }
     const list = (stringOption(values, 'snapshotters') ?? '').split(',').filter(Boolean);
-    selectDrivers(list); // fail before any work
+    usage(() => selectDrivers(list)); // fail before any work
     const label = stringOption(values, 'label');
     const results = await runSnapshotterBench({
       profiles,
