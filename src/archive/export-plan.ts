@@ -2,7 +2,7 @@ import { readBlob } from '../content/helpers.js';
 import type { Store } from '../content/types.js';
 import { fail, isCode, throwIfAborted } from '../errors.js';
 import { describeImage, type ImageManifest } from '../image/index.js';
-import type { Image, ImageStore } from '../metadata/images.js';
+import { findImage, type ImageStore } from '../metadata/images.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import {
@@ -14,7 +14,6 @@ import {
 } from '../oci/manifest.js';
 import { isConfigType, isIndexType, isManifestType } from '../oci/media-types.js';
 import { formatPlatform } from '../oci/platform.js';
-import { formatReference, parseReference } from '../oci/reference.js';
 import { selectManifests } from '../pull/select.js';
 import type { Selection } from './selection.js';
 
@@ -67,22 +66,6 @@ export async function planExport(
     });
   }
   return out;
-}
-
-function findImage(images: ImageStore, name: string): Image {
-  try {
-    return images.get(name);
-  } catch (err) {
-    if (!isCode(err, 'NotFound')) throw err;
-    let normalized: string;
-    try {
-      normalized = formatReference(parseReference(name));
-    } catch {
-      throw err;
-    }
-    if (normalized === name) throw err;
-    return images.get(normalized);
-  }
 }
 
 const MAX_DEPTH = 4;

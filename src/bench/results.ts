@@ -185,13 +185,18 @@ export interface MachineFacts {
   readonly tools: Readonly<Record<string, string>>;
 }
 
+/** The options of a run, as recorded (`snapshotters`: as given; the results list the ids). */
 export interface BenchOptionsRecord {
+  /** Synthetic profiles (names, `all` expanded by the caller). */
   readonly profiles: readonly string[];
+  /** `--image` references, `oci:DIR[:NAME]` or `archive:FILE`. */
   readonly images: readonly string[];
+  /** `--snapshotters` items; empty: every snapshotter of every engine. */
   readonly snapshotters: readonly string[];
   readonly peers: 'containerd' | 'none';
   readonly runs: number;
   readonly warmup: number;
+  /** Where the bench root, containerd's root and the mounts go (the filesystem measured). */
   readonly dir: string;
   readonly dropCaches: boolean;
   readonly seed: number;

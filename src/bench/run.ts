@@ -20,6 +20,7 @@ import {
   which,
 } from './host.js';
 import {
+  type BenchOptionsRecord,
   type BenchResults,
   type Cell,
   type MachineFacts,
@@ -35,22 +36,8 @@ import { median, type Summary, summarize } from './stats.js';
 import { strataDriver } from './strata-driver.js';
 import { imageWorkload, profileWorkload, type Workload } from './workloads.js';
 
-/** What `strata bench snapshotters` measures, and how. */
-export interface SnapshotterBenchOptions {
-  /** Synthetic profiles (names, `all` expanded by the caller). */
-  readonly profiles: readonly string[];
-  /** `--image` references or `oci:DIR[:NAME]`. */
-  readonly images: readonly string[];
-  /** `--snapshotters` items; empty: every snapshotter of every engine. */
-  readonly snapshotters: readonly string[];
-  readonly peers: 'containerd' | 'none';
-  readonly runs: number;
-  readonly warmup: number;
-  /** Where the bench root, containerd's root and the mounts go (the filesystem measured). */
-  readonly dir: string;
-  readonly dropCaches: boolean;
-  readonly seed: number;
-  readonly registry: string;
+/** What `strata bench snapshotters` measures, and how (the options recorded, and more). */
+export interface SnapshotterBenchOptions extends BenchOptionsRecord {
   readonly label?: string;
   /** The command line, recorded with the results. */
   readonly command: string;

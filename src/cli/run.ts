@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { errno, fromSystem, StrataError } from '../errors.js';
+import { StrataError } from '../errors.js';
 import { openStrata, type Strata } from '../root.js';
 import { extractGlobals, parseCommandArgs, resolveCommand } from './args.js';
 import type { Command, CommandContext } from './command.js';
@@ -78,8 +78,6 @@ function report(
   err: unknown,
   o: { stderr: Writable; debug: boolean; json: boolean; aborted: boolean },
 ): number {
-  // SQLite cannot write on a full disk: say so as for any other write.
-  if (errno(err) === 'SQLITE_FULL') err = fromSystem(err, 'metadata database meta.db');
   const usage = err instanceof UsageError;
   const code = err instanceof StrataError ? err.code : usage ? 'Usage' : 'Internal';
   const message = err instanceof Error ? err.message : String(err);

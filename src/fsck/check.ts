@@ -6,6 +6,7 @@ import { throwIfAborted } from '../errors.js';
 import { collectGarbage } from '../gc/index.js';
 import { type Db, parseLabels } from '../metadata/db.js';
 import { isDigest } from '../oci/digest.js';
+import { GC_REF_CONTENT } from '../pull/labels.js';
 import { SNAPSHOTTERS } from '../snapshots/index.js';
 
 /**
@@ -269,7 +270,7 @@ function danglingReferences(
       const raw = labelsOf.pluck().get(image.namespace, digest) as string | undefined;
       if (raw === undefined) continue; // the target itself is checked above
       for (const [key, child] of Object.entries(parseLabels(raw))) {
-        if (!key.startsWith(`${REF_CONTENT}.`)) continue;
+        if (!key.startsWith(`${GC_REF_CONTENT}.`)) continue;
         const where = `${image.namespace}\0${child}`;
         if (inNamespace.has(where)) stack.push(child);
         else if (!reported.has(where)) {
@@ -277,7 +278,7 @@ function danglingReferences(
           findings.push({
             severity: 'error',
             subject: `image ${image.name}`,
-            message: `namespace ${image.namespace}: needs ${child} (${key.slice(REF_CONTENT.length + 1)}), which is not stored`,
+            message: `namespace ${image.namespace}: needs ${child} (${key.slice(GC_REF_CONTENT.length + 1)}), which is not stored`,
           });
         }
       }
@@ -285,5 +286,3 @@ function danglingReferences(
   }
   return findings;
 }
-
-const REF_CONTENT = 'containerd.io/gc.ref.content';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { fail } from '../errors.js';
 import { type FileLock, tryFileLock } from '../sys/index.js';
 
 /**
@@ -23,7 +24,7 @@ function lockPath(root: string, namespace: string, id: string): string {
 export function holdLease(root: string, namespace: string, id: string): FileLock {
   const path = lockPath(root, namespace, id);
   const lock = tryFileLock(path);
-  if (!lock) throw new Error(`lease lock ${path}: held by another process`);
+  if (!lock) throw fail('Internal', `lease lock ${path}: held by another process`);
   return {
     release() {
       try {

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { isCode } from '../errors.js';
 import { holdLease, OWNER_LABEL, OWNER_PROCESS } from '../gc/owners.js';
-import type { Lease } from '../metadata/index.js';
+import { type Lease, newLeaseId } from '../metadata/index.js';
 import type { Strata } from '../root.js';
 
 /** containerd's default: an operation's lease outlives any sane operation. */
@@ -21,7 +20,7 @@ export async function underLease<T>(
 ): Promise<T> {
   if (strata.lease !== undefined) return fn(strata); // already held by the caller's lease
   // The owner lock comes first and goes last: a live lease's lock is always held.
-  const id = `strata-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+  const id = newLeaseId();
   const owner = holdLease(strata.root, strata.namespace, id);
   let lease: Lease;
   try {

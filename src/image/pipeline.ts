@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Store } from '../content/types.js';
-import { errno, fail, fromSystem, isCode, StrataError, throwIfAborted } from '../errors.js';
+import { fail, isCode, StrataError, throwIfAborted } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import type { LayerTap, ProgressEvent } from '../pull/types.js';
@@ -370,10 +370,6 @@ async function committedDepth(sn: Snapshotter, chainIds: readonly Digest[]): Pro
 
 /** Errors name the layer by its blob digest, once (the applier names it by diffID). */
 function nameLayer(err: unknown, w: LayerWork): unknown {
-  // SQLite failing under the layer's snapshot records (a full disk: SQLITE_FULL) is named too.
-  if (!(err instanceof StrataError) && errno(err)?.startsWith('SQLITE_')) {
-    err = fromSystem(err, 'metadata database meta.db');
-  }
   if (!(err instanceof StrataError) || err.message.includes(w.layer.digest)) return err;
   const prefix = `layer ${w.diffId}: `;
   const bare = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { fail } from '../errors.js';
+import { errno, fail, fromSystem } from '../errors.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
 export type Db = Database.Database;
@@ -44,11 +44,17 @@ type Sync<T> = T extends PromiseLike<unknown> ? never : T;
 
 /**
  * Runs `fn` in a write transaction (BEGIN IMMEDIATE, so two writers queue on the busy
- * timeout instead of failing on a lock upgrade). Busy errors past the timeout are retried.
+ * timeout instead of failing on a lock upgrade). Busy errors past the timeout are retried;
+ * a full disk (SQLITE_FULL) is ResourceExhausted naming the database file.
  */
 export function write<T>(db: Db, fn: () => Sync<T>): T {
   const tx = db.transaction(fn);
-  return retryBusy(() => tx.immediate());
+  try {
+    return retryBusy(() => tx.immediate());
+  } catch (err) {
+    if (errno(err) === 'SQLITE_FULL') throw fromSystem(err, `metadata database ${db.name}`);
+    throw err;
+  }
 }
 
 /**

@@ -1,7 +1,8 @@
-import { fail } from '../errors.js';
+import { fail, isCode } from '../errors.js';
 import { labelledAdaptor, parseFilters } from '../filters.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { parseDigest } from '../oci/digest.js';
+import { formatReference, parseReference } from '../oci/reference.js';
 import { type Db, type Labels, parseLabels, validateLabels, write } from './db.js';
 import { ensureNamespace } from './namespaces.js';
 
@@ -142,4 +143,25 @@ export function imageStore(db: Db, namespace: string): ImageStore {
       });
     },
   };
+}
+
+/**
+ * Finds an image by the name given or by its normalized form (`alpine` finds
+ * `docker.io/library/alpine:latest`).
+ * @throws NotFound
+ */
+export function findImage(images: ImageStore, name: string): Image {
+  try {
+    return images.get(name);
+  } catch (err) {
+    if (!isCode(err, 'NotFound')) throw err;
+    let normalized: string;
+    try {
+      normalized = formatReference(parseReference(name));
+    } catch {
+      throw err;
+    }
+    if (normalized === name) throw err;
+    return images.get(normalized);
+  }
 }

@@ -7,7 +7,7 @@
 
 export { mergeLabels, namespacedContentStore } from './content-store.js';
 export { type Db, migrate, openDatabase, read, write } from './db.js';
-export { type Image, type ImageStore, imageStore, type NewImage } from './images.js';
+export { findImage, type Image, type ImageStore, imageStore, type NewImage } from './images.js';
 export {
   holdResource,
   type Lease,
@@ -15,6 +15,7 @@ export {
   type LeaseStore,
   leaseStore,
   type NewLease,
+  newLeaseId,
 } from './leases.js';
 export { MIGRATIONS, type Migration } from './migrations.js';
 export {

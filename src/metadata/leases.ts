@@ -94,7 +94,7 @@ export function leaseStore(db: Db, namespace: string): LeaseStore {
   return {
     get,
     create(lease = {}) {
-      const id = lease.id ?? `strata-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+      const id = lease.id ?? newLeaseId();
       if (!ID.test(id))
         throw fail('InvalidArgument', `lease ${JSON.stringify(id.slice(0, 80))}: invalid id`);
       validateLabels(lease.labels ?? {});
@@ -139,4 +139,9 @@ export function leaseStore(db: Db, namespace: string): LeaseStore {
       write(db, () => holdResource(db, namespace, id, resource));
     },
   };
+}
+
+/** A fresh lease id (random, time-ordered), for callers that need it before the lease. */
+export function newLeaseId(): string {
+  return `strata-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
 }

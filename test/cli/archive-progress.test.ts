@@ -1,19 +1,11 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { ImportedImage } from '../../src/archive/index.js';
 import { summary } from '../../src/cli/commands/archive-output.js';
 import { createProgress } from '../../src/cli/progress.js';
+import { capture } from '../fixtures/cli.js';
 
 /** Import, export and preload progress renders like a pull's (bars, plain lines, JSON); the summary line of an import. */
 const D = `sha256:${'cd'.repeat(32)}`;
-const capture = () => {
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (c: Buffer) => {
-    text += c.toString();
-  });
-  return { out, text: () => text };
-};
 
 describe('archive progress', () => {
   it.each(['reading', 'importing', 'exporting'])('draws a bar for %s on a terminal', (phase) => {

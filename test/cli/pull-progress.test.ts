@@ -1,16 +1,8 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createProgress, displayId, progressMode } from '../../src/cli/progress.js';
+import { capture } from '../fixtures/cli.js';
 
 const D = `sha256:${'ab'.repeat(32)}`;
-const capture = () => {
-  const out = new PassThrough();
-  let text = '';
-  out.on('data', (c: Buffer) => {
-    text += c.toString();
-  });
-  return { out, text: () => text };
-};
 
 describe('progress renderer', () => {
   it('prints one plain line per phase change', () => {

@@ -6,12 +6,12 @@ import {
   unmountImage,
   unpackImage,
 } from '../../image/index.js';
+import { findImage } from '../../metadata/images.js';
 import { platformMatcher } from '../../pull/index.js';
 import type { Strata } from '../../root.js';
 import { SNAPSHOTTERS } from '../../snapshots/index.js';
 import { type Command, type CommandContext, type OptionValues, stringOption } from '../command.js';
 import { printJson } from '../output.js';
-import { findImage } from './images.js';
 import { UNPACK_OPTIONS, unpackSettings, withProgress } from './pull.js';
 import { snapshotterName, snapshotterOption } from './snapshots.js';
 

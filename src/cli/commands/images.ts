@@ -1,7 +1,6 @@
 import { readBlob } from '../../content/helpers.js';
 import type { Store } from '../../content/types.js';
-import { isCode } from '../../errors.js';
-import type { Image, ImageStore } from '../../metadata/images.js';
+import { findImage, type Image } from '../../metadata/images.js';
 import type { Descriptor } from '../../oci/descriptor.js';
 import { MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE, parseAny, parseConfig } from '../../oci/manifest.js';
 import { isConfigType, isIndexType, isManifestType } from '../../oci/media-types.js';
@@ -9,27 +8,6 @@ import { formatPlatform } from '../../oci/platform.js';
 import { formatReference, parseReference } from '../../oci/reference.js';
 import { type Command, flag } from '../command.js';
 import { formatAge, formatLabels, formatSize, printJson, printTable } from '../output.js';
-
-/**
- * Finds an image by the name given or by its normalized form (`alpine` finds
- * `docker.io/library/alpine:latest`).
- * @throws NotFound
- */
-export function findImage(images: ImageStore, name: string): Image {
-  try {
-    return images.get(name);
-  } catch (err) {
-    if (!isCode(err, 'NotFound')) throw err;
-    let normalized: string;
-    try {
-      normalized = formatReference(parseReference(name));
-    } catch {
-      throw err;
-    }
-    if (normalized === name) throw err;
-    return images.get(normalized);
-  }
-}
 
 interface Walked {
   /** Bytes of the target and everything under it that is in the store. */
