@@ -48,9 +48,8 @@ export interface GcTarget {
  * Garbage collection over a whole root (every namespace), containerd's mark and sweep:
  * marks what is reachable from images, live leases, `gc.root` labels and unexpired ingests
  * (see graph.ts), and in the same write transaction deletes every other record — content,
- * snapshots (children first), ingests, expired leases — and the blob files no record,
- * ingest or lease still refers to. Blob files go inside the transaction, so a concurrent
- * commit or adoption of the same digest (serialized by SQLite) never loses its bytes.
+ * snapshots (children first), ingests, expired leases. Then, in a second write transaction,
+ * it deletes the blob files no record, ingest or lease refers to (see below).
  * Snapshot directories and ingest directories are removed after it; what a crash left
  * (staging, trash, directories without rows) is swept too.
  */
@@ -58,13 +57,22 @@ export async function collectGarbage(target: GcTarget, options: GcOptions = {}):
   throwIfAborted(options.signal);
   const dryRun = options.dryRun ?? false;
   const blobsDir = join(target.blobs.dir, 'blobs', 'sha256');
+  const mark = () =>
+    markLive(target.db, Date.now(), (l) => ownerGone(target.root, l.namespace, l.id));
   const plan = (dryRun ? read : write)(target.db, () => {
-    const graph = markLive(target.db, Date.now(), (l) => ownerGone(target.root, l.namespace, l.id));
+    const graph = mark();
     const dead = deadRecords(graph, options.ingests ?? 'expired');
-    if (!dryRun) deleteRecords(target.db, dead);
-    const blobs = unreferencedBlobs(graph, dead, blobsDir, dryRun);
-    return { dead, blobs };
+    if (dryRun) return { dead, blobs: unreferencedBlobs(graph, dead, blobsDir, false) };
+    deleteRecords(target.db, dead);
+    return { dead, blobs: { count: 0, bytes: 0 } };
   });
+  if (!dryRun) {
+    // Blob files go once the record deletions are committed, in a second write transaction
+    // that writes nothing: a kill inside it cannot roll back a deletion whose file is gone,
+    // and a concurrent commit or adoption of the same digest (serialized by SQLite) either
+    // came first, and is seen, or finds the file gone and writes it again.
+    plan.blobs = write(target.db, () => unreferencedBlobs(mark(), NO_DEAD, blobsDir, true));
+  }
 
   let snapshotBytes = 0;
   let inodes = 0;
@@ -98,6 +106,8 @@ export async function collectGarbage(target: GcTarget, options: GcOptions = {}):
     leases: plan.dead.leases.length,
   };
 }
+
+const NO_DEAD: Dead = { content: [], snapshots: [], ingests: [], leases: [] };
 
 interface Dead {
   readonly content: Graph['content'];
@@ -158,9 +168,9 @@ function deleteRecords(db: Db, dead: Dead): void {
 
 /**
  * Blob files no remaining content record (any namespace), ingest (its expected digest) or
- * live lease refers to, deleted (unless dry-run) inside the transaction.
+ * live lease refers to, counted, and deleted when `remove` (inside a write transaction).
  */
-function unreferencedBlobs(graph: Graph, dead: Dead, blobsDir: string, dryRun: boolean) {
+function unreferencedBlobs(graph: Graph, dead: Dead, blobsDir: string, remove: boolean) {
   const keep = new Set<string>();
   const goneContent = new Set(dead.content.map((c) => `${c.namespace}\0${c.digest}`));
   for (const c of graph.content)
@@ -178,7 +188,7 @@ function unreferencedBlobs(graph: Graph, dead: Dead, blobsDir: string, dryRun: b
     const path = join(blobsDir, hex);
     const size = statSync(path, { throwIfNoEntry: false })?.size;
     if (size === undefined) continue;
-    if (!dryRun) unlinkSync(path);
+    if (remove) unlinkSync(path);
     count++;
     bytes += size;
   }
