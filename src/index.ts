@@ -11,18 +11,18 @@
 export * as archive from './archive/index.js';
 export * as content from './content/index.js';
 export { type ErrorCode, isCode, StrataError } from './errors.js';
+export * as pull from './fetch/index.js';
 export * as image from './image/index.js';
 export * as metadata from './metadata/index.js';
 export * from './oci/index.js';
-export * as pull from './pull/index.js';
 export * as registry from './registry/index.js';
+export * as snapshots from './snapshots/index.js';
 export {
   defaultNamespace,
   defaultRoot,
   openStrata,
   type RootOptions,
   type Strata,
-} from './root.js';
-export * as snapshots from './snapshots/index.js';
+} from './strata/index.js';
 export * as unpack from './unpack/index.js';
 export { VERSION } from './version.js';

@@ -2,7 +2,7 @@ import type { Store } from '../content/types.js';
 import { fail, isCode } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, shortDigest } from '../oci/digest.js';
-import type { ProgressEvent } from '../pull/types.js';
+import type { ProgressEvent } from '../progress.js';
 import type { UnpackPlanner } from './one-pass.js';
 
 /**

@@ -14,7 +14,7 @@ import {
 } from '../oci/manifest.js';
 import { isConfigType, isIndexType, isManifestType } from '../oci/media-types.js';
 import { formatPlatform } from '../oci/platform.js';
-import { selectManifests } from '../pull/select.js';
+import { selectManifests } from '../oci/select.js';
 import type { Selection } from './selection.js';
 
 /**

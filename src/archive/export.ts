@@ -6,8 +6,8 @@ import { fail, throwIfAborted } from '../errors.js';
 import type { ImageManifest } from '../image/index.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, digester } from '../oci/digest.js';
-import type { ProgressEvent } from '../pull/types.js';
-import type { Strata } from '../root.js';
+import type { ProgressEvent } from '../progress.js';
+import type { Strata } from '../strata/index.js';
 import { decompress } from '../unpack/index.js';
 import {
   type DockerImage,

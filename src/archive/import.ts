@@ -8,8 +8,8 @@ import { type ImageManifest, type UnpackResult, underLease } from '../image/inde
 import { poolSize } from '../image/unpack.js';
 import { type Image, write } from '../metadata/index.js';
 import type { Digest } from '../oci/digest.js';
-import type { ProgressEvent } from '../pull/types.js';
-import type { Strata } from '../root.js';
+import type { ProgressEvent } from '../progress.js';
+import type { Strata } from '../strata/index.js';
 import { type ApplyPool, createApplyPool } from '../unpack/index.js';
 import type { ArchiveContents, SourceContext } from './contents.js';
 import { readDirContents } from './dir-source.js';

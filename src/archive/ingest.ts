@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { openWriter } from '../content/helpers.js';
 import type { Store, Writer } from '../content/types.js';
 import { fail, isCode } from '../errors.js';
+import type { LayerTap } from '../fetch/types.js';
 import type { Digest } from '../oci/digest.js';
-import type { LayerTap, ProgressEvent } from '../pull/types.js';
+import type { ProgressEvent, ProgressPhase } from '../progress.js';
 
 /**
  * Storing one archive member in the content store as its bytes stream by. A member whose
@@ -158,7 +159,7 @@ class Ingest implements MemberIngest {
     return fail(err.code, `${this.archive}: member ${this.member}: ${err.message}`, err);
   }
 
-  private emit(phase: string, done: number): void {
+  private emit(phase: ProgressPhase, done: number): void {
     this.ctx.emit({ phase, id: this.id, kind: 'blob', done, total: this.size });
   }
 }

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Store } from '../content/types.js';
 import { fail, fromSystem, throwIfAborted } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
-import type { ProgressEvent } from '../pull/types.js';
+import type { ProgressEvent } from '../progress.js';
 import { indexEntry, indexFile, layoutFile } from './export-entries.js';
 import type { ExportImage } from './export-plan.js';
 import { INDEX_FILE, LAYOUT_FILE, MAX_JSON_MEMBER } from './layout.js';

@@ -1,6 +1,7 @@
 import { readBlob } from '../content/helpers.js';
 import type { Store } from '../content/types.js';
 import { isCode } from '../errors.js';
+import type { LayerTap } from '../fetch/types.js';
 import {
   describeImage,
   type ImageManifest,
@@ -15,8 +16,7 @@ import type { Digest } from '../oci/digest.js';
 import { MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE, parseAny, parseConfig } from '../oci/manifest.js';
 import { isConfigType, isIndexType, isManifestType } from '../oci/media-types.js';
 import type { PlatformMatcher } from '../oci/platform.js';
-import { selectManifests } from '../pull/select.js';
-import type { LayerTap } from '../pull/types.js';
+import { selectManifests } from '../oci/select.js';
 
 /**
  * Unpacking while an archive is read, where its order allows: once an image's manifest

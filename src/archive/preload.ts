@@ -1,14 +1,16 @@
 import type { Readable, Writable } from 'node:stream';
 import { readBlob } from '../content/helpers.js';
 import { fail, isCode, throwIfAborted } from '../errors.js';
+import { fetchImage } from '../fetch/index.js';
 import { underLease } from '../image/index.js';
+import { childGcLabels } from '../labels.js';
 import type { Descriptor } from '../oci/descriptor.js';
+import { selectManifests } from '../oci/index.js';
 import { MAX_MANIFEST_SIZE, parseIndex } from '../oci/manifest.js';
 import { isIndexType } from '../oci/media-types.js';
 import { onlyPlatform, parsePlatform } from '../oci/platform.js';
 import { formatReference, parseReference } from '../oci/reference.js';
-import { childGcLabels, fetchImage, selectManifests } from '../pull/index.js';
-import type { Strata } from '../root.js';
+import type { Strata } from '../strata/index.js';
 import { exportImages } from './export.js';
 import { importArchive } from './import.js';
 import type {

@@ -2,6 +2,7 @@ import { readBlob, writeBlob } from '../content/helpers.js';
 import type { Store } from '../content/types.js';
 import { fail } from '../errors.js';
 import { describeImage, type ImageManifest } from '../image/index.js';
+import { childGcLabels } from '../labels.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, digestOf } from '../oci/digest.js';
 import {
@@ -13,8 +14,7 @@ import {
 } from '../oci/manifest.js';
 import { isConfigType, isIndexType, isManifestType, MediaType } from '../oci/media-types.js';
 import { formatPlatform, type PlatformMatcher } from '../oci/platform.js';
-import { childGcLabels } from '../pull/labels.js';
-import { selectManifests } from '../pull/select.js';
+import { selectManifests } from '../oci/select.js';
 import { detectCompression } from '../unpack/index.js';
 import { type ArchiveContents, missingBlob } from './contents.js';
 import {

@@ -6,7 +6,7 @@ import {
   type PlatformMatcher,
   parsePlatform,
 } from '../oci/platform.js';
-import { platformMatcher } from '../pull/select.js';
+import { platformMatcher } from '../oci/select.js';
 import type { PlatformOptions } from './types.js';
 
 /**

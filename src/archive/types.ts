@@ -1,8 +1,9 @@
+import type { FetchOptions } from '../fetch/types.js';
 import type { Image } from '../metadata/images.js';
 import type { Platform } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import type { PlatformMatcher } from '../oci/platform.js';
-import type { FetchOptions, ProgressEvent } from '../pull/types.js';
+import type { ProgressEvent } from '../progress.js';
 import type { SnapshotterName } from '../snapshots/index.js';
 
 /**

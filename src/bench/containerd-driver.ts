@@ -1,8 +1,8 @@
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fail } from '../errors.js';
-import type { Strata } from '../root.js';
 import { diskUsage, type Mount } from '../snapshots/index.js';
+import type { Strata } from '../strata/index.js';
 import type { Containerd } from './containerd.js';
 import { layerTimings } from './containerd-log.js';
 import {

@@ -1,8 +1,8 @@
 import { cpus, hostname, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fail, isCode } from '../errors.js';
-import { openStrata, type Strata } from '../root.js';
 import { defaultSnapshotter, SNAPSHOTTERS, type SnapshotterName } from '../snapshots/index.js';
+import { openStrata, type Strata } from '../strata/index.js';
 import { VERSION } from '../version.js';
 import { type Containerd, containerdUnavailable, openContainerd } from './containerd.js';
 import { containerdDriver } from './containerd-driver.js';

@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { isCode } from '../errors.js';
 import { unpackImage } from '../image/index.js';
-import type { Strata } from '../root.js';
 import {
   diskUsage,
   type Info,
@@ -9,6 +8,7 @@ import {
   type SnapshotterName,
   snapshotterDir,
 } from '../snapshots/index.js';
+import type { Strata } from '../strata/index.js';
 import { applyLayer } from '../unpack/index.js';
 import {
   type BenchDriver,

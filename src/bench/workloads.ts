@@ -16,10 +16,11 @@ import {
   parseAny,
   parseDigest,
   parseReference,
+  platformMatcher,
+  selectManifests,
 } from '../oci/index.js';
-import { platformMatcher, selectManifests } from '../pull/index.js';
 import { dockerCredentials } from '../registry/index.js';
-import type { Strata } from '../root.js';
+import type { Strata } from '../strata/index.js';
 import { findProfile } from './profiles.js';
 import type { WorkloadInfo } from './results.js';
 import { storeProfile } from './synthetic.js';

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import type { Strata } from '../root.js';
+import type { Strata } from '../strata/index.js';
 
 /** Options every command accepts, before or after the command words. */
 export interface Globals {

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { StrataError } from '../errors.js';
-import { openStrata, type Strata } from '../root.js';
+import { openStrata, type Strata } from '../strata/index.js';
 import { extractGlobals, parseCommandArgs, resolveCommand } from './args.js';
 import type { Command, CommandContext } from './command.js';
 import { commandHelp, groupHelp, mainHelp } from './help.js';

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BlobStore } from '../content/local-store.js';
 import { throwIfAborted } from '../errors.js';
-import { collectGarbage } from '../gc/index.js';
+import { collectGarbage, type RootHandle } from '../gc/index.js';
+import { GC_REF_CONTENT } from '../labels.js';
 import { type Db, parseLabels } from '../metadata/db.js';
 import { isDigest } from '../oci/digest.js';
-import { GC_REF_CONTENT } from '../pull/labels.js';
 import { SNAPSHOTTERS } from '../snapshots/index.js';
 
 /**
@@ -41,12 +40,6 @@ export interface FsckReport {
   };
 }
 
-export interface FsckTarget {
-  readonly root: string;
-  readonly db: Db;
-  readonly blobs: BlobStore;
-}
-
 /**
  * Checks a root: every blob re-hashed against its name; every record against the disk
  * (content rows → blobs, image targets → content, snapshot rows → directories, parents);
@@ -54,7 +47,7 @@ export interface FsckTarget {
  * expired leases. With `repair`, garbage goes through garbage collection (the same safe,
  * transactional deletion) and ingest records without data are dropped.
  */
-export async function fsck(target: FsckTarget, options: FsckOptions = {}): Promise<FsckReport> {
+export async function fsck(target: RootHandle, options: FsckOptions = {}): Promise<FsckReport> {
   const findings: Finding[] = [];
   const add = (f: Finding) => findings.push(f);
   const blobsDir = join(target.blobs.dir, 'blobs', 'sha256');
@@ -204,7 +197,7 @@ export async function fsck(target: FsckTarget, options: FsckOptions = {}): Promi
 
 /** What garbage collection would free, and snapshot directories no record owns. */
 async function garbageFinding(
-  target: FsckTarget,
+  target: RootHandle,
   snapshots: readonly { snapshotter: string; id: string }[],
   signal: AbortSignal | undefined,
 ): Promise<Finding | undefined> {

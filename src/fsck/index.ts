@@ -3,4 +3,4 @@
  * the disk against records) and repairs what is safe — garbage a crash left, removed
  * through garbage collection. Resumable ingests are consistent.
  */
-export { type Finding, type FsckOptions, type FsckReport, type FsckTarget, fsck } from './check.js';
+export { type Finding, type FsckOptions, type FsckReport, fsck } from './check.js';

@@ -38,7 +38,11 @@ export interface GcReport {
   readonly leases: number;
 }
 
-export interface GcTarget {
+/**
+ * What gc, fsck and every whole-root operation work on: the root directory, its database
+ * and its blob store (`Strata` is one, seen from a namespace).
+ */
+export interface RootHandle {
   readonly root: string;
   readonly db: Db;
   readonly blobs: BlobStore;
@@ -53,7 +57,10 @@ export interface GcTarget {
  * Snapshot directories and ingest directories are removed after it; what a crash left
  * (staging, trash, directories without rows) is swept too.
  */
-export async function collectGarbage(target: GcTarget, options: GcOptions = {}): Promise<GcReport> {
+export async function collectGarbage(
+  target: RootHandle,
+  options: GcOptions = {},
+): Promise<GcReport> {
   throwIfAborted(options.signal);
   const dryRun = options.dryRun ?? false;
   const blobsDir = join(target.blobs.dir, 'blobs', 'sha256');
@@ -197,7 +204,7 @@ function unreferencedBlobs(graph: Graph, dead: Dead, blobsDir: string, remove: b
 
 /** Ingest directories without a record (and not held by a live writer) are removed. */
 async function sweepIngests(
-  target: GcTarget,
+  target: RootHandle,
   dryRun: boolean,
 ): Promise<{ count: number; bytes: number }> {
   const rows = new Set(

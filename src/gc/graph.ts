@@ -1,6 +1,6 @@
+import { GC_REF_CONTENT, GC_REF_SNAPSHOT, GC_ROOT, OWNER_LABEL, OWNER_PROCESS } from '../labels.js';
 import type { Db } from '../metadata/db.js';
 import { parseLabels } from '../metadata/db.js';
-import { OWNER_LABEL, OWNER_PROCESS } from './owners.js';
 
 /**
  * The reference graph garbage collection walks, read from the metadata in one snapshot
@@ -14,9 +14,7 @@ import { OWNER_LABEL, OWNER_PROCESS } from './owners.js';
  *
  * Nodes are strings: `content ns digest`, `snapshot ns sn key`, `ingest ns ref`.
  */
-export const GC_ROOT = 'containerd.io/gc.root';
-const REF_CONTENT = 'containerd.io/gc.ref.content';
-const REF_SNAPSHOT = 'containerd.io/gc.ref.snapshot.';
+const REF_SNAPSHOT = `${GC_REF_SNAPSHOT}.`;
 
 export const contentNode = (ns: string, digest: string) => `content\0${ns}\0${digest}`;
 export const snapshotNode = (ns: string, sn: string, key: string) =>
@@ -106,7 +104,7 @@ export function markLive(db: Db, now: number, ownerGone?: (lease: LeaseRow) => b
   const labelEdges = (from: string, ns: string, labels: Record<string, string>) => {
     for (const [key, value] of Object.entries(labels)) {
       if (key === GC_ROOT) roots.push(from);
-      else if (key === REF_CONTENT || key.startsWith(`${REF_CONTENT}.`))
+      else if (key === GC_REF_CONTENT || key.startsWith(`${GC_REF_CONTENT}.`))
         link(from, contentNode(ns, value));
       else if (key.startsWith(REF_SNAPSHOT)) {
         const sn = key.slice(REF_SNAPSHOT.length).split('/')[0]!;

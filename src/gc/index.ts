@@ -4,6 +4,6 @@
  * `gc.ref.*` labels and snapshot parents), deleting unreferenced records in one short
  * transaction and then their files: blobs, snapshot directories, ingests, crash leftovers.
  */
-export { collectGarbage, type GcOptions, type GcReport, type GcTarget } from './collect.js';
-export { contentNode, GC_ROOT, type Graph, ingestNode, markLive, snapshotNode } from './graph.js';
-export { holdLease, OWNER_LABEL, OWNER_PROCESS, ownerGone } from './owners.js';
+export { collectGarbage, type GcOptions, type GcReport, type RootHandle } from './collect.js';
+export { contentNode, type Graph, ingestNode, markLive, snapshotNode } from './graph.js';
+export { holdLease, ownerGone } from './owners.js';

@@ -12,8 +12,6 @@ import { type FileLock, tryFileLock } from '../sys/index.js';
  * deleted; a lease labelled as owned whose lock is free belongs to a dead process, and gc
  * treats it as expired. The kernel drops the lock when its holder dies, whatever killed it.
  */
-export const OWNER_LABEL = 'strata.io/owner';
-export const OWNER_PROCESS = 'process';
 
 function lockPath(root: string, namespace: string, id: string): string {
   const name = createHash('sha256').update(`${namespace}\0${id}`).digest('hex');

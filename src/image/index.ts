@@ -7,7 +7,12 @@
  * record); and mount a rootfs read-only.
  */
 
-export { OPERATION_LEASE_MS, underLease } from './lease.js';
+export {
+  OPERATION_LEASE_MS,
+  type PullImageOptions,
+  pullImage,
+  underLease,
+} from '../strata/index.js';
 export {
   describeImage,
   describePlatform,
@@ -15,7 +20,6 @@ export {
   imageManifests,
   type ManifestsOptions,
 } from './manifests.js';
-export { MOUNT_TARGET_LABEL, mountImage, mountKey, unmountImage } from './mount.js';
+export { mountImage, mountKey, unmountImage } from './mount.js';
 export { ManifestUnpack, type PipelineOptions, type UnpackResult } from './pipeline.js';
-export { type PullImageOptions, pullImage } from './pull.js';
-export { GC_REF_SNAPSHOT, labelConfig, type UnpackOptions, unpackImage } from './unpack.js';
+export { labelConfig, type UnpackOptions, unpackImage } from './unpack.js';

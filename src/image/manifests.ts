@@ -14,7 +14,7 @@ import {
 } from '../oci/manifest.js';
 import { isLayerType } from '../oci/media-types.js';
 import { formatPlatform, type PlatformMatcher } from '../oci/platform.js';
-import { selectManifests } from '../pull/select.js';
+import { selectManifests } from '../oci/select.js';
 
 /** One platform's image, read from the content store and checked for consistency. */
 export interface ImageManifest {

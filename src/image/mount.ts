@@ -1,10 +1,10 @@
 import { realpath } from 'node:fs/promises';
 import { fail, fromSystem, isCode } from '../errors.js';
+import { GC_ROOT, MOUNT_TARGET_LABEL } from '../labels.js';
 import { mountAll, type Snapshotter, unmountAll } from '../snapshots/index.js';
 import type { ImageManifest } from './manifests.js';
 
 /** The label on a mount's view snapshot naming the directory it is mounted on. */
-export const MOUNT_TARGET_LABEL = 'strata.io/mount.target';
 
 /** The key of the read-only view mounted on `dir` (one per directory). */
 export function mountKey(dir: string): string {
@@ -50,7 +50,7 @@ export async function mountImage(
     // A gc root: the view lives until unmounted, held by no operation's lease.
     const labels = {
       [MOUNT_TARGET_LABEL]: target,
-      'containerd.io/gc.root': new Date().toISOString(),
+      [GC_ROOT]: new Date().toISOString(),
     };
     mounts = await sn.view(key, chainId, { labels, ...call });
   } catch (err) {

@@ -3,9 +3,11 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Store } from '../content/types.js';
 import { fail, isCode, StrataError, throwIfAborted } from '../errors.js';
+import type { LayerTap } from '../fetch/types.js';
+import { SNAPSHOT_REF } from '../labels.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
-import type { LayerTap, ProgressEvent } from '../pull/types.js';
+import type { ProgressEvent, ProgressPhase } from '../progress.js';
 import type { Snapshotter } from '../snapshots/index.js';
 import { acquireFileLock, type FileLock } from '../sys/index.js';
 import { type ApplyPool, type ApplyResult, finishLower } from '../unpack/index.js';
@@ -235,7 +237,7 @@ export class ManifestUnpack {
     }
     const key = `extract-${randomBytes(6).toString('hex')} ${w.chainId}`;
     const parent = this.rebase ? '' : (this.layers[w.index - 1]?.chainId ?? '');
-    await sn.prepare(key, parent, { labels: { 'containerd.io/snapshot.ref': w.chainId }, signal });
+    await sn.prepare(key, parent, { labels: { [SNAPSHOT_REF]: w.chainId }, signal });
     w.key = key;
     const target = await sn.applyTarget(key, { signal });
     w.dir = target.dir;
@@ -336,7 +338,7 @@ export class ManifestUnpack {
     await sn.remove(key).catch(() => {});
   }
 
-  private emit(w: LayerWork, phase: string, done?: number): void {
+  private emit(w: LayerWork, phase: ProgressPhase, done?: number): void {
     this.o.onProgress?.({
       phase,
       id: w.layer.digest,

@@ -1,12 +1,10 @@
 import type { Store } from '../content/types.js';
-import type { ProgressEvent } from '../pull/types.js';
+import { snapshotGcLabel } from '../labels.js';
+import type { ProgressEvent } from '../progress.js';
 import type { Snapshotter } from '../snapshots/index.js';
 import { type ApplyPool, createApplyPool } from '../unpack/index.js';
 import type { ImageManifest } from './manifests.js';
 import { ManifestUnpack, type UnpackResult } from './pipeline.js';
-
-/** The label containerd puts on an image config: which snapshot holds its rootfs. */
-export const GC_REF_SNAPSHOT = 'containerd.io/gc.ref.snapshot';
 
 export interface UnpackOptions {
   readonly snapshotter: Snapshotter;
@@ -56,7 +54,7 @@ export async function labelConfig(
   image: ImageManifest,
   sn: Snapshotter,
 ): Promise<void> {
-  const key = `${GC_REF_SNAPSHOT}.${sn.name}`;
+  const key = snapshotGcLabel(sn.name);
   await content.update(image.config.digest, { [key]: image.chainIds.at(-1)! }, [`labels.${key}`]);
 }
 

@@ -9,3 +9,4 @@ export * from './manifest.js';
 export * from './media-types.js';
 export * from './platform.js';
 export * from './reference.js';
+export * from './select.js';

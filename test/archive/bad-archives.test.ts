@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importArchive } from '../../src/archive/index.js';
 import { type ErrorCode, isCode } from '../../src/errors.js';
-import { openStrata, type Strata } from '../../src/root.js';
+import { openStrata, type Strata } from '../../src/strata/index.js';
 import { tempDir } from '../fixtures/env.js';
 import { blob, buildImage, describe as desc, sha256, type TestImage } from '../fixtures/images.js';
 import { buildTar, type TarEntrySpec } from '../fixtures/tar-builder.js';

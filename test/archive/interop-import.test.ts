@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { openStrata } from '../../src/root.js';
+import { openStrata } from '../../src/strata/index.js';
 import { STRATA_BIN, strata } from '../fixtures/cli.js';
 import { isRoot, missing, skipNote, tempDir } from '../fixtures/env.js';
 import {

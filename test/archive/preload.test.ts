@@ -12,7 +12,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStrata } from '../../src/root.js';
+import { openStrata } from '../../src/strata/index.js';
 import { STRATA_BIN, strata } from '../fixtures/cli.js';
 import { missing, skipNote, tempDir } from '../fixtures/env.js';
 import { type FaultProxy, startFaultProxy } from '../fixtures/fault-proxy.js';

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { openStrata } from '../../src/root.js';
+import { openStrata } from '../../src/strata/index.js';
 import { tempDir } from '../fixtures/env.js';
 import { contentStoreSuite } from './suite.js';
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { writeBlob } from '../../src/content/index.js';
 import { isCode } from '../../src/errors.js';
 import { digestOf } from '../../src/oci/digest.js';
-import { openStrata } from '../../src/root.js';
+import { openStrata } from '../../src/strata/index.js';
 import { tempDir } from '../fixtures/env.js';
 
 describe('content store after a crash', () => {

@@ -7,9 +7,9 @@ import {
   unpackImage,
 } from '../../image/index.js';
 import { findImage } from '../../metadata/images.js';
-import { platformMatcher } from '../../pull/index.js';
-import type { Strata } from '../../root.js';
+import { platformMatcher } from '../../oci/index.js';
 import { SNAPSHOTTERS } from '../../snapshots/index.js';
+import type { Strata } from '../../strata/index.js';
 import { type Command, type CommandContext, type OptionValues, stringOption } from '../command.js';
 import { printJson } from '../output.js';
 import { UNPACK_OPTIONS, unpackSettings, withProgress } from './pull.js';

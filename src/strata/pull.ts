@@ -1,39 +1,17 @@
 import { join } from 'node:path';
+import { fetchImage, type ManifestFetched } from '../fetch/index.js';
 import { collectGarbage } from '../gc/index.js';
+import { describeImage, imageManifests } from '../image/manifests.js';
+import { ManifestUnpack } from '../image/pipeline.js';
+import { labelConfig, poolSize, unpackImage } from '../image/unpack.js';
+import { isLayerGcLabel } from '../labels.js';
 import type { Image } from '../metadata/images.js';
 import type { Descriptor } from '../oci/descriptor.js';
-import {
-  type FetchOptions,
-  fetchImage,
-  GC_REF_CONTENT,
-  type ManifestFetched,
-  platformMatcher,
-} from '../pull/index.js';
-import type { Strata } from '../root.js';
-import type { Snapshotter, SnapshotterName } from '../snapshots/index.js';
+import { platformMatcher } from '../oci/index.js';
+import type { Snapshotter } from '../snapshots/index.js';
 import { createApplyPool } from '../unpack/index.js';
 import { underLease } from './lease.js';
-import { describeImage, imageManifests } from './manifests.js';
-import { ManifestUnpack } from './pipeline.js';
-import { labelConfig, poolSize, unpackImage } from './unpack.js';
-
-export interface PullImageOptions extends FetchOptions {
-  /** Unpack into snapshots (default true); false only fetches (`--no-unpack`). */
-  readonly unpack?: boolean;
-  /** Default: overlay as root where overlayfs works, else native. */
-  readonly snapshotter?: SnapshotterName;
-  /** Layers applied at once, in worker threads (default: the number of CPUs). */
-  readonly maxConcurrentUnpacks?: number;
-  readonly onWarning?: (message: string) => void;
-  /**
-   * Once unpacked, let the compressed layer blobs go (containerd's discard_unpacked_layers),
-   * for disk-tight machines: the manifest's `containerd.io/gc.ref.content.l.*` labels are
-   * dropped and garbage collection frees the layer blobs no other image needs. The image
-   * stays usable from its snapshots; export, push and unpacking into another snapshotter
-   * need the layers again (pulling the image again fetches them).
-   */
-  readonly discardUnpackedLayers?: boolean;
-}
+import type { PullImageOptions, Strata } from './types.js';
 
 /**
  * Pulls an image into a root in one pass: each layer's bytes go to the content store and,
@@ -134,7 +112,7 @@ async function unpackBest(
 /** `discardUnpackedLayers`: the manifest stops holding its layers; gc frees them. */
 async function discardLayers(strata: Strata, manifest: Descriptor): Promise<void> {
   const info = await strata.content.info(manifest.digest);
-  const layerLabels = Object.keys(info.labels).filter((k) => k.startsWith(`${GC_REF_CONTENT}.l.`));
+  const layerLabels = Object.keys(info.labels).filter((k) => isLayerGcLabel(k));
   if (layerLabels.length === 0) return;
   await strata.content.update(
     manifest.digest,

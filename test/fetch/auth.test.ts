@@ -2,17 +2,18 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readBlob } from '../../src/content/index.js';
-import { type PullOptions, pull } from '../../src/pull/index.js';
+import type { FetchOptions } from '../../src/fetch/index.js';
 import { dockerCredentials, staticCredentials } from '../../src/registry/index.js';
-import { openStrata, type Strata } from '../../src/root.js';
+import { openStrata, type Strata } from '../../src/strata/index.js';
 import { missing, skipNote, tempDir } from '../fixtures/env.js';
 import { allBlobs, buildImage, pushImage, type TestImage } from '../fixtures/images.js';
 import { REGISTRY_BIN, startRegistry, type TestRegistry } from '../fixtures/registry.js';
 import { makePki, type TestPki } from '../fixtures/tls.js';
 import { startTokenServer } from '../fixtures/token-server.js';
+import { pull } from './pull-only.js';
 
 const reason = missing({ commands: [REGISTRY_BIN, 'htpasswd', 'openssl'] });
-const fast: PullOptions = {
+const fast: FetchOptions = {
   retry: { attempts: 2, baseDelayMs: 10 },
   credentials: async () => undefined,
 };

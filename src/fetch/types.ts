@@ -1,41 +1,15 @@
 import type { Store } from '../content/types.js';
-import type { ImageStore } from '../metadata/images.js';
 import type { Descriptor, Platform } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import type { ImageConfig, Manifest } from '../oci/manifest.js';
-import type { PlatformMatcher } from '../oci/platform.js';
 import type { Reference } from '../oci/reference.js';
+import type { PlatformChoice } from '../oci/select.js';
+import type { ProgressEvent } from '../progress.js';
 import type { RegistryClient, RegistryClientOptions } from '../registry/index.js';
 
-/**
- * A progress event, generic enough for every long operation (pull now, unpack later):
- * `phase` says what is happening to the item `id` (a digest, or the reference while
- * resolving); `done`/`total` count bytes when known.
- */
-export interface ProgressEvent {
-  readonly phase: PullPhase | (string & {});
-  readonly id: string;
-  /** What the item is: index, manifest, config, layer, blob. */
-  readonly kind?: string;
-  readonly done?: number;
-  readonly total?: number;
-  /** One line for humans (a retry's reason); never credentials. */
-  readonly message?: string;
-}
-
-export type PullPhase =
-  | 'resolving'
-  | 'resolved'
-  | 'waiting'
-  | 'downloading'
-  | 'retrying'
-  | 'done'
-  | 'exists';
-
-/** Where a pull puts what it fetches: a namespace's content store and image records. */
-export interface PullTarget {
+/** Where a fetch puts what it fetches: a namespace's content store. */
+export interface FetchTarget {
   readonly content: Store;
-  readonly images: ImageStore;
 }
 
 /** A layer whose blob is verified and committed, for a per-layer step such as unpacking. */
@@ -64,11 +38,7 @@ export interface ManifestFetched {
   readonly platform?: Platform;
 }
 
-export interface FetchOptions extends RegistryClientOptions {
-  /** `os/arch[/variant]`, a Platform or a matcher; default: this host (and what it runs). */
-  readonly platform?: string | Platform | PlatformMatcher;
-  /** Fetch every platform of an index (`--all-platforms`). */
-  readonly allPlatforms?: boolean;
+export interface FetchOptions extends RegistryClientOptions, PlatformChoice {
   /** Blobs downloaded at once (default 3). */
   readonly maxConcurrentDownloads?: number;
   readonly signal?: AbortSignal;
@@ -113,11 +83,6 @@ export interface LayerTap {
   end(): void;
   /** The download failed: no more bytes will come. */
   fail(err: unknown): void;
-}
-
-export interface PullOptions extends FetchOptions {
-  /** Accepted for the CLI's `--no-unpack`; pull only fetches until unpacking lands. */
-  readonly unpack?: boolean;
 }
 
 export interface FetchResult {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLimiter } from '../../src/pull/limiter.js';
+import { createLimiter } from '../../src/fetch/limiter.js';
 
 describe('createLimiter', () => {
   it('runs at most N tasks at once, in arrival order', async () => {

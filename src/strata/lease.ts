@@ -1,7 +1,8 @@
 import { isCode } from '../errors.js';
-import { holdLease, OWNER_LABEL, OWNER_PROCESS } from '../gc/owners.js';
+import { holdLease } from '../gc/owners.js';
+import { OPERATION_LABEL, OWNER_LABEL, OWNER_PROCESS } from '../labels.js';
 import { type Lease, newLeaseId } from '../metadata/index.js';
-import type { Strata } from '../root.js';
+import type { Strata } from './types.js';
 
 /** containerd's default: an operation's lease outlives any sane operation. */
 export const OPERATION_LEASE_MS = 24 * 3600 * 1000;
@@ -28,7 +29,7 @@ export async function underLease<T>(
       id,
       expiresInMs: OPERATION_LEASE_MS,
       labels: {
-        'strata.io/operation': operation.slice(0, 1000),
+        [OPERATION_LABEL]: operation.slice(0, 1000),
         [OWNER_LABEL]: OWNER_PROCESS,
       },
     });

@@ -1,11 +1,12 @@
 import { openWriter, writeBlob } from '../content/helpers.js';
 import type { Store, Writer } from '../content/types.js';
 import { isCode } from '../errors.js';
+import { appendSource, distributionSourceKey } from '../labels.js';
 import type { Descriptor } from '../oci/descriptor.js';
+import type { ProgressEvent } from '../progress.js';
 import type { Repository } from '../registry/index.js';
-import { appendSource, distributionSourceKey } from './labels.js';
 import type { Limiter } from './limiter.js';
-import type { LayerTap, ProgressEvent } from './types.js';
+import type { LayerTap } from './types.js';
 
 /**
  * Getting one blob into the content store: the ingest ref is the digest itself, so a pull

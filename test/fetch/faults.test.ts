@@ -1,15 +1,16 @@
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readBlob } from '../../src/content/index.js';
-import { type PullOptions, pull } from '../../src/pull/index.js';
+import type { FetchOptions } from '../../src/fetch/index.js';
 import { staticCredentials } from '../../src/registry/index.js';
-import { openStrata, type Strata } from '../../src/root.js';
+import { openStrata, type Strata } from '../../src/strata/index.js';
 import { missing, skipNote, tempDir } from '../fixtures/env.js';
 import { type FaultProxy, startFaultProxy } from '../fixtures/fault-proxy.js';
 import { allBlobs, buildImage, pushImage, type TestImage } from '../fixtures/images.js';
 import { REGISTRY_BIN, startRegistry, type TestRegistry } from '../fixtures/registry.js';
+import { pull } from './pull-only.js';
 
 const reason = missing({ commands: [REGISTRY_BIN, 'htpasswd'] });
-const fast: PullOptions = {
+const fast: FetchOptions = {
   retry: { attempts: 4, baseDelayMs: 10, maxDelayMs: 50 },
   credentials: async () => undefined,
 };

@@ -1,8 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readBlob } from '../../src/content/index.js';
 import { isCode } from '../../src/errors.js';
-import { fetchImage, type ProgressEvent, pull } from '../../src/pull/index.js';
-import { openStrata, type Strata } from '../../src/root.js';
+import { fetchImage } from '../../src/fetch/index.js';
+import type { ProgressEvent } from '../../src/progress.js';
+import { openStrata, type Strata } from '../../src/strata/index.js';
 import { missing, skipNote, tempDir } from '../fixtures/env.js';
 import {
   allBlobs,
@@ -13,6 +14,7 @@ import {
   type TestIndex,
 } from '../fixtures/images.js';
 import { REGISTRY_BIN, startRegistry, type TestRegistry } from '../fixtures/registry.js';
+import { pull } from './pull-only.js';
 
 const reason = missing({ commands: [REGISTRY_BIN] });
 

@@ -2,15 +2,16 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readBlob } from '../../src/content/index.js';
-import { type PullOptions, pull } from '../../src/pull/index.js';
-import { openStrata } from '../../src/root.js';
+import type { FetchOptions } from '../../src/fetch/index.js';
+import { openStrata } from '../../src/strata/index.js';
 import { missing, skipNote, tempDir } from '../fixtures/env.js';
 import { type FaultProxy, startFaultProxy } from '../fixtures/fault-proxy.js';
 import { allBlobs, buildImage, pushImage, type TestImage } from '../fixtures/images.js';
 import { freePort, REGISTRY_BIN, startRegistry, type TestRegistry } from '../fixtures/registry.js';
+import { pull } from './pull-only.js';
 
 const reason = missing({ commands: [REGISTRY_BIN] });
-const fast: PullOptions = {
+const fast: FetchOptions = {
   retry: { attempts: 2, baseDelayMs: 10 },
   credentials: async () => undefined,
 };

@@ -1,6 +1,6 @@
 import { readBlob } from '../content/helpers.js';
 import { fail } from '../errors.js';
-import type { Image } from '../metadata/images.js';
+import { childGcLabels } from '../labels.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import {
   type ImageConfig,
@@ -12,40 +12,25 @@ import {
 import { isConfigType, isIndexType, isManifestType } from '../oci/media-types.js';
 import type { PlatformMatcher } from '../oci/platform.js';
 import { formatReference, parseReference } from '../oci/reference.js';
+import { platformMatcher, selectManifests } from '../oci/select.js';
 import { createRegistryClient, dockerCredentials } from '../registry/index.js';
-import { childGcLabels } from './labels.js';
 import { createLimiter } from './limiter.js';
-import { platformMatcher, selectManifests } from './select.js';
 import { type BlobContext, ensureBlob, storeManifest } from './store.js';
-import type { FetchOptions, FetchResult, PullOptions, PullTarget } from './types.js';
+import type { FetchOptions, FetchResult, FetchTarget } from './types.js';
 
 /**
- * Pull: resolve the reference, fetch the index (if any), select platforms, fetch each
- * manifest, its config and its layers (bounded concurrency, shared blobs fetched once),
- * label content the way containerd does, and record the image last. Children are stored
- * before their parents, so a stored manifest always has its blobs; a failed or cancelled
- * pull records no image and keeps partial ingests for the next run to resume.
- */
-
-/**
- * Pulls `ref` into `target` and records the image (name = the normalized reference,
- * target = the resolved index or manifest).
+ * Fetches an image into a content store: resolve the reference, fetch the index (if any),
+ * select platforms, fetch each manifest, its config and its layers (bounded concurrency,
+ * shared blobs fetched once), and label content the way containerd does. Children are
+ * stored before their parents, so a stored manifest always has its blobs; a failed or
+ * cancelled fetch keeps partial ingests for the next run to resume. Recording an image is
+ * the caller's (the pull operation, `strata/pull.ts`).
  * @throws InvalidArgument (reference, platform), NotFound (image or platform),
  *   FailedPrecondition (digest mismatch, schema1), Unauthenticated, PermissionDenied,
  *   Unavailable, Aborted
  */
-export async function pull(
-  target: PullTarget,
-  ref: string,
-  options: PullOptions = {},
-): Promise<Image> {
-  const fetched = await fetchImage(target, ref, options);
-  return target.images.put({ name: fetched.name, target: fetched.target });
-}
-
-/** Fetches everything `pull` fetches without recording an image (`strata content fetch`). */
 export async function fetchImage(
-  target: PullTarget,
+  target: FetchTarget,
   ref: string,
   options: FetchOptions = {},
 ): Promise<FetchResult> {

@@ -1,17 +1,22 @@
-import type { Descriptor } from '../oci/descriptor.js';
+import type { Descriptor, Platform } from './descriptor.js';
 import {
   allPlatforms,
   defaultPlatformMatcher,
   onlyPlatform,
   type PlatformMatcher,
   parsePlatform,
-} from '../oci/platform.js';
-import type { FetchOptions } from './types.js';
+} from './platform.js';
 
-/** The matcher a pull uses: `allPlatforms`, the given platform, or this host. */
-export function platformMatcher(
-  options: Pick<FetchOptions, 'platform' | 'allPlatforms'>,
-): PlatformMatcher {
+/** How a caller names the platforms it wants (a fetch, export, or push). */
+export interface PlatformChoice {
+  /** `os/arch[/variant]`, a Platform or a matcher; default: this host (and what it runs). */
+  readonly platform?: string | Platform | PlatformMatcher;
+  /** Every platform of an index (`--all-platforms`). */
+  readonly allPlatforms?: boolean;
+}
+
+/** The matcher for a choice: `allPlatforms`, the given platform, or this host. */
+export function platformMatcher(options: PlatformChoice): PlatformMatcher {
   if (options.allPlatforms) return allPlatforms;
   const p = options.platform;
   if (p === undefined) return defaultPlatformMatcher();
