@@ -7,8 +7,8 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { Gunzip as FflateGunzip } from 'fflate';
+import { applyLayer, decompress } from '../src/apply/index.js';
 import { digester } from '../src/oci/index.js';
-import { applyLayer, decompress } from '../src/unpack/index.js';
 import { check, type FsKind, fsBase, removeTree, scratch, syncAll, timed, which } from './env.js';
 import { FULL_SIZE, generateLayer, type ProfileName, QUICK_SIZE } from './layers.js';
 import { chunks, count, parseWithStrata, parseWithTarStream, same } from './parsers.js';
@@ -23,7 +23,7 @@ import { mbps, type Summary, summarize } from './stats.js';
  *   sha256     digester (oci/)                  node:crypto alone           -
  *   gunzip     unpack.decompress()              node:zlib createGunzip      fflate Gunzip, pigz -dc,
  *                                                    (1 MiB chunks)              zlib's default chunks
- *   tar parse  createTarReader (unpack/)        -                           tar-stream extract
+ *   tar parse  createTarReader (apply/)         -                           tar-stream extract
  *   apply      applyLayer(tar) into a dir       tar -x (GNU) into a dir     -
  *   pipeline   applyLayer(tar+gzip) into a dir  pigz -dc | tar -x           -
  *

@@ -1,11 +1,11 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarStreamExtract } from 'tar-stream';
-import { createTarReader } from '../src/unpack/tar-reader.js';
+import { createTarReader } from '../src/apply/tar-reader.js';
 
 /**
  * The two tar parsers compared in part 1, doing the same work per entry: count it and
- * consume its data. strata's parser (src/unpack/tar-reader.ts) is a synchronous push
+ * consume its data. strata's parser (src/apply/tar-reader.ts) is a synchronous push
  * parser handing out views of the chunks; tar-stream's `extract()` is driven through its
  * callback API (`entry` event, data stream, `next`), the fastest way to use it.
  */

@@ -8,6 +8,7 @@
  * ```
  */
 
+export * as unpack from './apply/index.js';
 export * as archive from './archive/index.js';
 export * as content from './content/index.js';
 export { type ErrorCode, isCode, StrataError } from './errors.js';
@@ -24,5 +25,4 @@ export {
   type RootOptions,
   type Strata,
 } from './strata/index.js';
-export * as unpack from './unpack/index.js';
 export { VERSION } from './version.js';

@@ -1,5 +1,5 @@
-import type { Descriptor } from './oci/descriptor.js';
-import { isIndexType, isManifestType } from './oci/media-types.js';
+import type { Descriptor } from './oci/index.js';
+import { isIndexType, isManifestType } from './oci/index.js';
 
 /**
  * Every label key strata reads or writes, in one place. Most are containerd's (so that a

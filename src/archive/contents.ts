@@ -1,7 +1,7 @@
-import type { Store } from '../content/types.js';
+import type { Store } from '../content/index.js';
 import { fail, isCode } from '../errors.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { type Digest, shortDigest } from '../oci/digest.js';
+import type { Descriptor } from '../oci/index.js';
+import { type Digest, shortDigest } from '../oci/index.js';
 import type { ProgressEvent } from '../progress.js';
 import type { UnpackPlanner } from './one-pass.js';
 

@@ -1,9 +1,6 @@
 import type { ImageManifest } from '../image/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { digestHex } from '../oci/digest.js';
-import { MediaType } from '../oci/media-types.js';
-import type { PlatformMatcher } from '../oci/platform.js';
-import { familiarName, parseReference } from '../oci/reference.js';
+import type { Descriptor, PlatformMatcher } from '../oci/index.js';
+import { digestHex, familiarName, MediaType, parseReference } from '../oci/index.js';
 import type { ExportImage } from './export-plan.js';
 import { LAYOUT_VERSION } from './layout.js';
 import { blobPath } from './member-name.js';

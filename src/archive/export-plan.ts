@@ -1,20 +1,21 @@
-import { readBlob } from '../content/helpers.js';
-import type { Store } from '../content/types.js';
+import type { Store } from '../content/index.js';
+import { readBlob } from '../content/index.js';
 import { fail, isCode, throwIfAborted } from '../errors.js';
 import { describeImage, type ImageManifest } from '../image/index.js';
-import { findImage, type ImageStore } from '../metadata/images.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import type { Digest } from '../oci/digest.js';
+import { findImage, type ImageStore } from '../metadata/index.js';
+import type { Descriptor, Digest } from '../oci/index.js';
 import {
+  formatPlatform,
+  isConfigType,
+  isIndexType,
+  isManifestType,
   MAX_CONFIG_SIZE,
   MAX_MANIFEST_SIZE,
   type Manifest,
   parseAny,
   parseConfig,
-} from '../oci/manifest.js';
-import { isConfigType, isIndexType, isManifestType } from '../oci/media-types.js';
-import { formatPlatform } from '../oci/platform.js';
-import { selectManifests } from '../oci/select.js';
+  selectManifests,
+} from '../oci/index.js';
 import type { Selection } from './selection.js';
 
 /**

@@ -1,14 +1,14 @@
 import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import type { Store } from '../content/types.js';
+import { decompress } from '../apply/index.js';
+import type { Store } from '../content/index.js';
 import { fail, throwIfAborted } from '../errors.js';
 import type { ImageManifest } from '../image/index.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { type Digest, digester } from '../oci/digest.js';
+import type { Descriptor } from '../oci/index.js';
+import { type Digest, digester } from '../oci/index.js';
 import type { ProgressEvent } from '../progress.js';
 import type { Strata } from '../strata/index.js';
-import { decompress } from '../unpack/index.js';
 import {
   type DockerImage,
   dockerImages,

@@ -2,15 +2,15 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Store } from '../content/types.js';
+import type { ApplyPool } from '../apply/index.js';
+import type { Store } from '../content/index.js';
 import { fail, fromSystem, isCode } from '../errors.js';
-import { type ImageManifest, type UnpackResult, underLease } from '../image/index.js';
-import { poolSize } from '../image/unpack.js';
+import type { ImageManifest } from '../image/index.js';
 import { type Image, write } from '../metadata/index.js';
-import type { Digest } from '../oci/digest.js';
+import type { Digest } from '../oci/index.js';
 import type { ProgressEvent } from '../progress.js';
-import type { Strata } from '../strata/index.js';
-import { type ApplyPool, createApplyPool } from '../unpack/index.js';
+import { type Strata, underLease } from '../strata/index.js';
+import { createUnpackPool, type UnpackResult } from '../unpack/index.js';
 import type { ArchiveContents, SourceContext } from './contents.js';
 import { readDirContents } from './dir-source.js';
 import { checkBaseName } from './names.js';
@@ -58,10 +58,10 @@ async function run(
   if (options.unpack) {
     const sn = await strata.snapshotter(options.snapshotter);
     await sn.cleanup(options.signal ? { signal: options.signal } : {});
-    pool = createApplyPool(poolSize(options));
+    pool = createUnpackPool(options);
     planner = new UnpackPlanner(
+      strata.content,
       {
-        content: strata.content,
         snapshotter: sn,
         pool,
         // One unpack per layer across processes, as for a pull (flock per chainID).

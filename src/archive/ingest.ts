@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { openWriter } from '../content/helpers.js';
-import type { Store, Writer } from '../content/types.js';
+import type { Store, Writer } from '../content/index.js';
+import { openWriter } from '../content/index.js';
 import { fail, isCode } from '../errors.js';
-import type { LayerTap } from '../fetch/types.js';
-import type { Digest } from '../oci/digest.js';
+import type { LayerTap } from '../fetch/index.js';
+import type { Digest } from '../oci/index.js';
 import type { ProgressEvent, ProgressPhase } from '../progress.js';
 
 /**

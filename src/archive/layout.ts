@@ -1,7 +1,6 @@
 import { fail } from '../errors.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { descriptorFrom } from '../oci/manifest.js';
-import { MediaType } from '../oci/media-types.js';
+import type { Descriptor } from '../oci/index.js';
+import { descriptorFrom, MediaType } from '../oci/index.js';
 import { cleanMemberName } from './member-name.js';
 
 /**

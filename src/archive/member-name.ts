@@ -1,5 +1,5 @@
 import { fail } from '../errors.js';
-import { type Digest, isDigest } from '../oci/digest.js';
+import { type Digest, isDigest } from '../oci/index.js';
 
 /**
  * Member names are untrusted: every name is cleaned and checked before it becomes a lookup

@@ -1,6 +1,6 @@
 import { fail, isCode } from '../errors.js';
-import type { Digest } from '../oci/digest.js';
-import { formatReference, parseReference } from '../oci/reference.js';
+import type { Digest } from '../oci/index.js';
+import { formatReference, parseReference } from '../oci/index.js';
 
 /**
  * How images in an archive are named, as containerd's importer and exporter do

@@ -1,22 +1,26 @@
-import { readBlob } from '../content/helpers.js';
-import type { Store } from '../content/types.js';
+import type { Store } from '../content/index.js';
+import { readBlob } from '../content/index.js';
 import { isCode } from '../errors.js';
-import type { LayerTap } from '../fetch/types.js';
+import type { LayerTap } from '../fetch/index.js';
+import { describeImage, type ImageManifest } from '../image/index.js';
+import type { Descriptor, Digest, PlatformMatcher } from '../oci/index.js';
 import {
-  describeImage,
-  type ImageManifest,
+  isConfigType,
+  isIndexType,
+  isManifestType,
+  MAX_CONFIG_SIZE,
+  MAX_MANIFEST_SIZE,
+  parseAny,
+  parseConfig,
+  selectManifests,
+} from '../oci/index.js';
+import {
+  labelConfig,
   ManifestUnpack,
-  type PipelineOptions,
+  type UnpackOptions,
   type UnpackResult,
   unpackImage,
-} from '../image/index.js';
-import { labelConfig } from '../image/unpack.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import type { Digest } from '../oci/digest.js';
-import { MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE, parseAny, parseConfig } from '../oci/manifest.js';
-import { isConfigType, isIndexType, isManifestType } from '../oci/media-types.js';
-import type { PlatformMatcher } from '../oci/platform.js';
-import { selectManifests } from '../oci/select.js';
+} from '../unpack/index.js';
 
 /**
  * Unpacking while an archive is read, where its order allows: once an image's manifest
@@ -40,13 +44,10 @@ export class UnpackPlanner {
   private readonly tapped = new Set<Digest>();
 
   constructor(
-    private readonly pipeline: PipelineOptions,
+    private readonly content: Store,
+    private readonly unpackOptions: UnpackOptions,
     private readonly matcher: PlatformMatcher,
   ) {}
-
-  private get content(): Store {
-    return this.pipeline.content;
-  }
 
   /** A tar's `index.json`: its manifests are watched for as they are stored. */
   watchIndex(entries: readonly Descriptor[]): void {
@@ -83,7 +84,7 @@ export class UnpackPlanner {
     const digest = image.descriptor.digest;
     if (this.unpacks.has(digest) || image.layers.length === 0) return;
     if (image.chainIds.some((c) => this.claimed.has(c))) return; // unpacked after its base
-    const unpack = await ManifestUnpack.create(image, this.pipeline);
+    const unpack = await ManifestUnpack.create(this.content, image, this.unpackOptions);
     this.unpacks.set(digest, unpack);
     for (const c of image.chainIds) this.claimed.add(c);
     image.layers.forEach((layer, index) => {
@@ -111,10 +112,10 @@ export class UnpackPlanner {
       if (unpack) {
         this.unpacks.delete(digest);
         const result = await unpack.finish();
-        await labelConfig(this.content, image, this.pipeline.snapshotter);
+        await labelConfig(this.content, image, this.unpackOptions.snapshotter);
         done.set(digest, result);
       } else {
-        done.set(digest, await unpackImage(this.content, image, this.pipeline));
+        done.set(digest, await unpackImage(this.content, image, this.unpackOptions));
       }
     }
     return done;

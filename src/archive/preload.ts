@@ -1,16 +1,20 @@
 import type { Readable, Writable } from 'node:stream';
-import { readBlob } from '../content/helpers.js';
+import { readBlob } from '../content/index.js';
 import { fail, isCode, throwIfAborted } from '../errors.js';
 import { fetchImage } from '../fetch/index.js';
-import { underLease } from '../image/index.js';
 import { childGcLabels } from '../labels.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { selectManifests } from '../oci/index.js';
-import { MAX_MANIFEST_SIZE, parseIndex } from '../oci/manifest.js';
-import { isIndexType } from '../oci/media-types.js';
-import { onlyPlatform, parsePlatform } from '../oci/platform.js';
-import { formatReference, parseReference } from '../oci/reference.js';
-import type { Strata } from '../strata/index.js';
+import type { Descriptor } from '../oci/index.js';
+import {
+  formatReference,
+  isIndexType,
+  MAX_MANIFEST_SIZE,
+  onlyPlatform,
+  parseIndex,
+  parsePlatform,
+  parseReference,
+  selectManifests,
+} from '../oci/index.js';
+import { type Strata, underLease } from '../strata/index.js';
 import { exportImages } from './export.js';
 import { importArchive } from './import.js';
 import type {

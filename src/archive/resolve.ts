@@ -1,21 +1,26 @@
-import { readBlob, writeBlob } from '../content/helpers.js';
-import type { Store } from '../content/types.js';
+import { detectCompression } from '../apply/index.js';
+import type { Store } from '../content/index.js';
+import { readBlob, writeBlob } from '../content/index.js';
 import { fail } from '../errors.js';
 import { describeImage, type ImageManifest } from '../image/index.js';
 import { childGcLabels } from '../labels.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { type Digest, digestOf } from '../oci/digest.js';
+import type { Descriptor } from '../oci/index.js';
 import {
+  type Digest,
+  digestOf,
+  formatPlatform,
+  isConfigType,
+  isIndexType,
+  isManifestType,
   MAX_CONFIG_SIZE,
   MAX_MANIFEST_SIZE,
   type Manifest,
+  MediaType,
+  type PlatformMatcher,
   parseAny,
   parseConfig,
-} from '../oci/manifest.js';
-import { isConfigType, isIndexType, isManifestType, MediaType } from '../oci/media-types.js';
-import { formatPlatform, type PlatformMatcher } from '../oci/platform.js';
-import { selectManifests } from '../oci/select.js';
-import { detectCompression } from '../unpack/index.js';
+  selectManifests,
+} from '../oci/index.js';
 import { type ArchiveContents, missingBlob } from './contents.js';
 import {
   checkLayoutFile,

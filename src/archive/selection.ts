@@ -5,8 +5,8 @@ import {
   orderedPlatforms,
   type PlatformMatcher,
   parsePlatform,
-} from '../oci/platform.js';
-import { platformMatcher } from '../oci/select.js';
+  platformMatcher,
+} from '../oci/index.js';
 import type { PlatformOptions } from './types.js';
 
 /**

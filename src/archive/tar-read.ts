@@ -1,5 +1,5 @@
+import { createTarReader, decompress, type LayerSource, type TarEntry } from '../apply/index.js';
 import { fail, isCode, throwIfAborted } from '../errors.js';
-import { createTarReader, decompress, type LayerSource, type TarEntry } from '../unpack/index.js';
 import { cleanMemberName, symlinkTarget } from './member-name.js';
 
 /**

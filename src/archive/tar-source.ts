@@ -1,7 +1,6 @@
+import type { LayerSource } from '../apply/index.js';
 import { fail } from '../errors.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import type { Digest } from '../oci/digest.js';
-import type { LayerSource } from '../unpack/index.js';
+import type { Descriptor, Digest } from '../oci/index.js';
 import { type ArchiveContents, checkStored, missingBlob, type SourceContext } from './contents.js';
 import { openBlobIngest, openMemberIngest } from './ingest.js';
 import {

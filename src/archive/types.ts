@@ -1,8 +1,6 @@
-import type { FetchOptions } from '../fetch/types.js';
-import type { Image } from '../metadata/images.js';
-import type { Platform } from '../oci/descriptor.js';
-import type { Digest } from '../oci/digest.js';
-import type { PlatformMatcher } from '../oci/platform.js';
+import type { FetchOptions } from '../fetch/index.js';
+import type { Image } from '../metadata/index.js';
+import type { Digest, Platform, PlatformMatcher } from '../oci/index.js';
 import type { ProgressEvent } from '../progress.js';
 import type { SnapshotterName } from '../snapshots/index.js';
 

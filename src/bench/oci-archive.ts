@@ -1,4 +1,4 @@
-import type { Store } from '../content/types.js';
+import type { Store } from '../content/index.js';
 import { fail } from '../errors.js';
 import type { ImageManifest } from '../image/index.js';
 import { type Descriptor, digestAlgorithm, digestHex } from '../oci/index.js';

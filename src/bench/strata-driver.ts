@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import { applyLayer } from '../apply/index.js';
 import { isCode } from '../errors.js';
-import { unpackImage } from '../image/index.js';
 import {
   diskUsage,
   type Info,
@@ -9,7 +9,7 @@ import {
   snapshotterDir,
 } from '../snapshots/index.js';
 import type { Strata } from '../strata/index.js';
-import { applyLayer } from '../unpack/index.js';
+import { unpackImage } from '../unpack/index.js';
 import {
   type BenchDriver,
   type DriverEnv,

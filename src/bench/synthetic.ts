@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import type { Store } from '../content/index.js';
 import { copyToWriter, openWriter, writeBlob } from '../content/index.js';
-import type { Store } from '../content/types.js';
 import { isCode } from '../errors.js';
 import { describeImage, type ImageManifest } from '../image/index.js';
 import {

@@ -2,8 +2,8 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { importArchive } from '../archive/index.js';
+import type { Store } from '../content/index.js';
 import { copyToWriter, openWriter } from '../content/index.js';
-import type { Store } from '../content/types.js';
 import { fail, isCode } from '../errors.js';
 import { type ImageManifest, imageManifests } from '../image/index.js';
 import {

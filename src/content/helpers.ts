@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fail, isCode, throwIfAborted } from '../errors.js';
-import type { Digest } from '../oci/digest.js';
+import type { Digest } from '../oci/index.js';
 import type { Ingester, Provider, Writer, WriterOptions } from './types.js';
 
 /**

@@ -17,6 +17,7 @@ export type {
   Manager,
   Provider,
   ReaderOptions,
+  ScopedStatus,
   Status,
   Store,
   Writer,

@@ -4,8 +4,15 @@ import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fail, fromSystem, throwIfAborted } from '../errors.js';
-import { type Digest, digestHex, isDigest, parseDigest, shortDigest } from '../oci/digest.js';
-import type { Provider, ReaderOptions, Status, Writer, WriterOptions } from './types.js';
+import { type Digest, digestHex, isDigest, parseDigest, shortDigest } from '../oci/index.js';
+import type {
+  Provider,
+  ReaderOptions,
+  ScopedStatus,
+  Status,
+  Writer,
+  WriterOptions,
+} from './types.js';
 import {
   discardIngestDir,
   type IngestPaths,
@@ -20,11 +27,6 @@ export interface BlobInfo {
   readonly size: number;
   readonly createdAt: Date;
   readonly updatedAt: Date;
-}
-
-/** An ingest's status with the scope (namespace) that owns it. */
-export interface ScopedStatus extends Status {
-  readonly scope: string;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Digest } from '../oci/digest.js';
+import type { Digest } from '../oci/index.js';
 
 /**
  * The content store's vocabulary (containerd's): a blob is named by its `digest` and is
@@ -108,3 +108,8 @@ export interface Manager {
 }
 
 export interface Store extends Provider, Ingester, IngestManager, Manager {}
+
+/** An ingest's status with the scope (namespace) that owns it. */
+export interface ScopedStatus extends Status {
+  readonly scope: string;
+}

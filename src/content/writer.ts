@@ -3,12 +3,11 @@ import { createReadStream, constants as fsConstants, writeSync } from 'node:fs';
 import { chmod, type FileHandle, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errno, fail, fromSystem } from '../errors.js';
-import type { Digest } from '../oci/digest.js';
-import { shortDigest } from '../oci/digest.js';
+import type { Digest } from '../oci/index.js';
+import { shortDigest } from '../oci/index.js';
 import { tryLock } from '../sys/index.js';
 import { readOptional, syncDir } from './fsutil.js';
-import type { ScopedStatus } from './local-store.js';
-import type { CommitOptions, Status, Writer } from './types.js';
+import type { CommitOptions, ScopedStatus, Status, Writer } from './types.js';
 
 /** Where an ingest lives and where its blob goes once committed. */
 export interface IngestPaths {

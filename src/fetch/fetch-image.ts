@@ -1,18 +1,21 @@
-import { readBlob } from '../content/helpers.js';
+import { readBlob } from '../content/index.js';
 import { fail } from '../errors.js';
 import { childGcLabels } from '../labels.js';
-import type { Descriptor } from '../oci/descriptor.js';
+import type { Descriptor, PlatformMatcher } from '../oci/index.js';
 import {
+  formatReference,
   type ImageConfig,
+  isConfigType,
+  isIndexType,
+  isManifestType,
   MAX_CONFIG_SIZE,
   type Manifest,
   parseAny,
   parseConfig,
-} from '../oci/manifest.js';
-import { isConfigType, isIndexType, isManifestType } from '../oci/media-types.js';
-import type { PlatformMatcher } from '../oci/platform.js';
-import { formatReference, parseReference } from '../oci/reference.js';
-import { platformMatcher, selectManifests } from '../oci/select.js';
+  parseReference,
+  platformMatcher,
+  selectManifests,
+} from '../oci/index.js';
 import { createRegistryClient, dockerCredentials } from '../registry/index.js';
 import { createLimiter } from './limiter.js';
 import { type BlobContext, ensureBlob, storeManifest } from './store.js';

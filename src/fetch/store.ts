@@ -1,8 +1,8 @@
-import { openWriter, writeBlob } from '../content/helpers.js';
-import type { Store, Writer } from '../content/types.js';
+import type { Store, Writer } from '../content/index.js';
+import { openWriter, writeBlob } from '../content/index.js';
 import { isCode } from '../errors.js';
 import { appendSource, distributionSourceKey } from '../labels.js';
-import type { Descriptor } from '../oci/descriptor.js';
+import type { Descriptor } from '../oci/index.js';
 import type { ProgressEvent } from '../progress.js';
 import type { Repository } from '../registry/index.js';
 import type { Limiter } from './limiter.js';

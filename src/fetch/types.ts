@@ -1,9 +1,13 @@
-import type { Store } from '../content/types.js';
-import type { Descriptor, Platform } from '../oci/descriptor.js';
-import type { Digest } from '../oci/digest.js';
-import type { ImageConfig, Manifest } from '../oci/manifest.js';
-import type { Reference } from '../oci/reference.js';
-import type { PlatformChoice } from '../oci/select.js';
+import type { Store } from '../content/index.js';
+import type {
+  Descriptor,
+  Digest,
+  ImageConfig,
+  Manifest,
+  Platform,
+  PlatformChoice,
+  Reference,
+} from '../oci/index.js';
 import type { ProgressEvent } from '../progress.js';
 import type { RegistryClient, RegistryClientOptions } from '../registry/index.js';
 

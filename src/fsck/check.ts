@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { throwIfAborted } from '../errors.js';
 import { collectGarbage, type RootHandle } from '../gc/index.js';
 import { GC_REF_CONTENT } from '../labels.js';
-import { type Db, parseLabels } from '../metadata/db.js';
-import { isDigest } from '../oci/digest.js';
+import { type Db, parseLabels } from '../metadata/index.js';
+import { isDigest } from '../oci/index.js';
 import { SNAPSHOTTERS } from '../snapshots/index.js';
 
 /**

@@ -1,12 +1,10 @@
 import { readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BlobStore } from '../content/local-store.js';
+import type { BlobStore } from '../content/index.js';
 import { throwIfAborted } from '../errors.js';
-import { type Db, read, write } from '../metadata/db.js';
-import { isDigest } from '../oci/digest.js';
-import { openSnapshotter, SNAPSHOTTERS } from '../snapshots/index.js';
-import { trash } from '../snapshots/staging.js';
-import { diskUsage } from '../snapshots/usage.js';
+import { type Db, read, write } from '../metadata/index.js';
+import { isDigest } from '../oci/index.js';
+import { diskUsage, openSnapshotter, SNAPSHOTTERS, trash } from '../snapshots/index.js';
 import {
   contentNode,
   type Graph,

@@ -1,6 +1,6 @@
 import { GC_REF_CONTENT, GC_REF_SNAPSHOT, GC_ROOT, OWNER_LABEL, OWNER_PROCESS } from '../labels.js';
-import type { Db } from '../metadata/db.js';
-import { parseLabels } from '../metadata/db.js';
+import type { Db } from '../metadata/index.js';
+import { parseLabels } from '../metadata/index.js';
 
 /**
  * The reference graph garbage collection walks, read from the metadata in one snapshot

@@ -1,20 +1,20 @@
-import { readBlob } from '../content/helpers.js';
-import type { Provider } from '../content/types.js';
+import type { Provider } from '../content/index.js';
+import { readBlob } from '../content/index.js';
 import { fail, throwIfAborted } from '../errors.js';
-import { chainIds } from '../oci/chain-id.js';
-import type { Descriptor, Platform } from '../oci/descriptor.js';
-import type { Digest } from '../oci/digest.js';
+import type { Descriptor, Digest, Platform } from '../oci/index.js';
 import {
+  chainIds,
+  formatPlatform,
   type ImageConfig,
+  isLayerType,
   MAX_CONFIG_SIZE,
   MAX_MANIFEST_SIZE,
   type Manifest,
+  type PlatformMatcher,
   parseAny,
   parseConfig,
-} from '../oci/manifest.js';
-import { isLayerType } from '../oci/media-types.js';
-import { formatPlatform, type PlatformMatcher } from '../oci/platform.js';
-import { selectManifests } from '../oci/select.js';
+  selectManifests,
+} from '../oci/index.js';
 
 /** One platform's image, read from the content store and checked for consistency. */
 export interface ImageManifest {

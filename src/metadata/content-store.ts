@@ -1,19 +1,20 @@
 import { rmSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import type { BlobStore, ScopedStatus } from '../content/local-store.js';
 import type {
+  BlobStore,
   CommitOptions,
   Info,
   Labels,
   ReaderOptions,
+  ScopedStatus,
   Status,
   Store,
   Writer,
   WriterOptions,
-} from '../content/types.js';
+} from '../content/index.js';
 import { fail, isCode } from '../errors.js';
 import { labelledAdaptor, parseFilters } from '../filters.js';
-import { type Digest, parseDigest } from '../oci/digest.js';
+import { type Digest, parseDigest } from '../oci/index.js';
 import { type Db, parseLabels, validateLabels, write } from './db.js';
 import { holdResource } from './leases.js';
 import { ensureNamespace } from './namespaces.js';

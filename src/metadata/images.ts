@@ -1,8 +1,7 @@
 import { fail, isCode } from '../errors.js';
 import { labelledAdaptor, parseFilters } from '../filters.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { parseDigest } from '../oci/digest.js';
-import { formatReference, parseReference } from '../oci/reference.js';
+import type { Descriptor } from '../oci/index.js';
+import { formatReference, parseDigest, parseReference } from '../oci/index.js';
 import { type Db, type Labels, parseLabels, validateLabels, write } from './db.js';
 import { ensureNamespace } from './namespaces.js';
 

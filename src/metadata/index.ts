@@ -6,7 +6,16 @@
  */
 
 export { mergeLabels, namespacedContentStore } from './content-store.js';
-export { type Db, migrate, openDatabase, read, write } from './db.js';
+export {
+  type Db,
+  type Labels,
+  migrate,
+  openDatabase,
+  parseLabels,
+  read,
+  validateLabels,
+  write,
+} from './db.js';
 export { findImage, type Image, type ImageStore, imageStore, type NewImage } from './images.js';
 export {
   holdResource,

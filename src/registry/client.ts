@@ -1,7 +1,7 @@
-import type { Writer } from '../content/types.js';
+import type { Writer } from '../content/index.js';
 import { fail } from '../errors.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { formatReference, parseReference, type Reference } from '../oci/reference.js';
+import type { Descriptor } from '../oci/index.js';
+import { formatReference, parseReference, type Reference } from '../oci/index.js';
 import { VERSION } from '../version.js';
 import { createAuthorizer } from './auth.js';
 import { staticCredentials } from './credentials.js';

@@ -1,8 +1,7 @@
-import type { Writer } from '../content/types.js';
+import type { Writer } from '../content/index.js';
 import { fail, throwIfAborted } from '../errors.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { shortDigest } from '../oci/digest.js';
-import type { Reference } from '../oci/reference.js';
+import type { Descriptor, Reference } from '../oci/index.js';
+import { shortDigest } from '../oci/index.js';
 import { pullScope } from './auth.js';
 import { discard, errorDetail, type HttpResponse } from './http.js';
 import { authorizedSend, type Session } from './request.js';

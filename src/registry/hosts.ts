@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { errno, fail, fromSystem } from '../errors.js';
-import { DOCKER_HUB_DOMAIN, DOCKER_HUB_REGISTRY } from '../oci/reference.js';
+import { DOCKER_HUB_DOMAIN, DOCKER_HUB_REGISTRY } from '../oci/index.js';
 import { parseToml, type TomlTable, type TomlValue } from './toml.js';
 import type { Capability, RegistryHost, TlsConfig } from './types.js';
 

@@ -1,9 +1,15 @@
 import { fail } from '../errors.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import { type Digest, digestAlgorithm, digester, isDigest } from '../oci/digest.js';
-import { MAX_MANIFEST_SIZE } from '../oci/manifest.js';
-import { MediaType } from '../oci/media-types.js';
-import { formatReference, type Reference } from '../oci/reference.js';
+import type { Descriptor } from '../oci/index.js';
+import {
+  type Digest,
+  digestAlgorithm,
+  digester,
+  formatReference,
+  isDigest,
+  MAX_MANIFEST_SIZE,
+  MediaType,
+  type Reference,
+} from '../oci/index.js';
 import { pullScope } from './auth.js';
 import { discard, errorDetail, readCapped } from './http.js';
 import { authorizedSend, type Session } from './request.js';

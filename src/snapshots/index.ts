@@ -28,6 +28,7 @@ export {
   SNAPSHOTTERS,
 } from './select.js';
 export { snapshotterDir } from './snapshotter.js';
+export { trash } from './staging.js';
 export type {
   ApplyTarget,
   ApplyTargetOptions,

@@ -41,7 +41,7 @@ const nativeDriver: Driver = {
   applyTarget: (dirs) => ({
     dir: dirs.fs,
     parents: [],
-    whiteouts: 'native',
+    whiteouts: 'delete',
     rootless: process.getuid?.() !== 0,
   }),
 };

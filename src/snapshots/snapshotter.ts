@@ -2,13 +2,13 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errno, fail, fromSystem, isCode, throwIfAborted } from '../errors.js';
 import { labelledAdaptor, parseFilters } from '../filters.js';
-import { validateLabels } from '../metadata/db.js';
 import {
   type SnapshotRecord,
   type SnapshotRecords,
   snapshotRecords,
+  validateLabels,
   validateSnapshotKey,
-} from '../metadata/snapshots.js';
+} from '../metadata/index.js';
 import { createStaging, sweep, syncDir, trash } from './staging.js';
 import type {
   ApplyTarget,

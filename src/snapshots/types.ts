@@ -1,4 +1,5 @@
-import type { Db, Labels } from '../metadata/db.js';
+import type { WhiteoutMode } from '../apply/index.js';
+import type { Db, Labels } from '../metadata/index.js';
 
 export type { Labels };
 
@@ -57,7 +58,7 @@ export interface ApplyTarget {
    * `overlay`: whiteouts become 0:0 char devices and opaque xattrs, for overlayfs to stack;
    * `native`: whiteouts delete from `dir`.
    */
-  readonly whiteouts: 'overlay' | 'native';
+  readonly whiteouts: WhiteoutMode;
   /**
    * Apply without privileges: overlay metadata in `user.overlay.*` (a `userxattr` mount),
    * no owners or device nodes. overlay: its `rootless` option; native: not running as root.

@@ -1,5 +1,5 @@
 import { isCode } from '../errors.js';
-import { holdLease } from '../gc/owners.js';
+import { holdLease } from '../gc/index.js';
 import { OPERATION_LABEL, OWNER_LABEL, OWNER_PROCESS } from '../labels.js';
 import { type Lease, newLeaseId } from '../metadata/index.js';
 import type { Strata } from './types.js';

@@ -1,15 +1,18 @@
 import { join } from 'node:path';
 import { fetchImage, type ManifestFetched } from '../fetch/index.js';
 import { collectGarbage } from '../gc/index.js';
-import { describeImage, imageManifests } from '../image/manifests.js';
-import { ManifestUnpack } from '../image/pipeline.js';
-import { labelConfig, poolSize, unpackImage } from '../image/unpack.js';
+import { describeImage, imageManifests } from '../image/index.js';
 import { isLayerGcLabel } from '../labels.js';
-import type { Image } from '../metadata/images.js';
-import type { Descriptor } from '../oci/descriptor.js';
+import type { Image } from '../metadata/index.js';
+import type { Descriptor } from '../oci/index.js';
 import { platformMatcher } from '../oci/index.js';
-import type { Snapshotter } from '../snapshots/index.js';
-import { createApplyPool } from '../unpack/index.js';
+import {
+  createUnpackPool,
+  labelConfig,
+  ManifestUnpack,
+  type UnpackOptions,
+  unpackImage,
+} from '../unpack/index.js';
 import { underLease } from './lease.js';
 import type { PullImageOptions, Strata } from './types.js';
 
@@ -44,9 +47,8 @@ async function pullLeased(
   }
   const sn = await strata.snapshotter(options.snapshotter);
   await sn.cleanup(options.signal ? { signal: options.signal } : {}); // what crashed runs left
-  const pool = createApplyPool(poolSize(options));
-  const pipeline = {
-    content: strata.content,
+  const pool = createUnpackPool(options);
+  const unpackOptions: UnpackOptions = {
     snapshotter: sn,
     pool,
     lockDir: join(strata.root, 'locks'),
@@ -60,7 +62,10 @@ async function pullLeased(
         ? {}
         : {
             onManifest: async (m: ManifestFetched) => {
-              unpack = await startUnpack(m, pipeline);
+              // An artifact (no image config) has nothing to unpack.
+              if (!m.imageConfig) return;
+              const image = describeImage(m.descriptor, m.manifest, m.imageConfig);
+              unpack = await ManifestUnpack.create(strata.content, image, unpackOptions);
             },
             layerTap: (layer) => unpack?.tap(layer.index),
             onLayerFetched: async (layer) => unpack?.fetched(layer.index),
@@ -72,7 +77,7 @@ async function pullLeased(
       await labelConfig(strata.content, unpack.image, sn);
       unpacked = unpack.image.descriptor;
     } else {
-      unpacked = await unpackBest(strata, fetched.target, sn, options, pipeline);
+      unpacked = await unpackBest(strata, fetched.target, options, unpackOptions);
     }
     const image = strata.images.put({ name: fetched.name, target: fetched.target });
     return { image, ...(unpacked ? { unpacked } : {}) };
@@ -84,28 +89,19 @@ async function pullLeased(
   }
 }
 
-async function startUnpack(
-  m: ManifestFetched,
-  pipeline: Parameters<typeof ManifestUnpack.create>[1],
-) {
-  if (!m.imageConfig) return undefined; // not an image (an artifact): nothing to unpack
-  return ManifestUnpack.create(describeImage(m.descriptor, m.manifest, m.imageConfig), pipeline);
-}
-
 /** `--all-platforms`: unpack the best match for the requested (or this host's) platform. */
 async function unpackBest(
   strata: Strata,
-  target: Parameters<typeof imageManifests>[1],
-  sn: Snapshotter,
+  target: Descriptor,
   options: PullImageOptions,
-  pipeline: Omit<Parameters<typeof unpackImage>[2], 'snapshotter'>,
+  unpackOptions: UnpackOptions,
 ): Promise<Descriptor> {
   const matcher = platformMatcher(options.platform ? { platform: options.platform } : {});
   const [best] = await imageManifests(strata.content, target, {
     matcher,
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  await unpackImage(strata.content, best!, { ...pipeline, snapshotter: sn });
+  await unpackImage(strata.content, best!, unpackOptions);
   return best!.descriptor;
 }
 

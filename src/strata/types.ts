@@ -1,4 +1,4 @@
-import type { Store } from '../content/types.js';
+import type { Store } from '../content/index.js';
 import type { FetchOptions } from '../fetch/index.js';
 import type { RootHandle } from '../gc/index.js';
 import type { Image, ImageStore, LeaseStore, NamespaceStore } from '../metadata/index.js';

@@ -2,7 +2,29 @@ import { closeSync, constants, fstatSync, mkdirSync, openSync, statSync } from '
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { abortError } from '../errors.js';
-import { tryLock } from './index.js';
+import { libc, systemError } from './libc.js';
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const LOCK_UN = 8;
+const EWOULDBLOCK = 11;
+
+/**
+ * Takes an exclusive flock on an open fd without waiting. Returns false when another open
+ * file description (this process or another) holds it. The kernel drops the lock when the
+ * fd is closed or the holder dies, so a crashed holder never leaves a stale lock.
+ */
+export function tryLock(fd: number): boolean {
+  const c = libc();
+  if (c.flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+  const e = c.errno();
+  if (e === EWOULDBLOCK) return false;
+  throw systemError('flock', e);
+}
+
+export function unlock(fd: number): void {
+  libc().flock(fd, LOCK_UN);
+}
 
 /** A held cross-process lock; `release` is idempotent. */
 export interface FileLock {

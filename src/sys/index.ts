@@ -5,30 +5,8 @@
  */
 import { libc, systemError } from './libc.js';
 
-export { acquireFileLock, type FileLock, tryFileLock } from './file-lock.js';
+export { acquireFileLock, type FileLock, tryFileLock, tryLock, unlock } from './file-lock.js';
 export { systemError } from './libc.js';
-
-const LOCK_EX = 2;
-const LOCK_NB = 4;
-const LOCK_UN = 8;
-const EWOULDBLOCK = 11;
-
-/**
- * Takes an exclusive flock on an open fd without waiting. Returns false when another open
- * file description (this process or another) holds it. The kernel drops the lock when the
- * fd is closed or the holder dies, so a crashed holder never leaves a stale lock.
- */
-export function tryLock(fd: number): boolean {
-  const c = libc();
-  if (c.flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
-  const e = c.errno();
-  if (e === EWOULDBLOCK) return false;
-  throw systemError('flock', e);
-}
-
-export function unlock(fd: number): void {
-  libc().flock(fd, LOCK_UN);
-}
 
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;

@@ -1,73 +1,32 @@
+import type { ApplyPool } from '../apply/index.js';
 import type { Digest } from '../oci/index.js';
-import type { ZstdImplementation } from './zstd.js';
+import type { ProgressEvent } from '../progress.js';
+import type { Snapshotter } from '../snapshots/index.js';
 
-/**
- * How OCI whiteouts (`.wh.NAME`, `.wh..wh..opq`) are written:
- * - `overlay`: the layer gets its own directory, later stacked by overlayfs; a whiteout
- *   becomes a 0:0 character device, an opaque marker the `trusted.overlay.opaque=y`
- *   xattr (`user.overlay.opaque` when rootless).
- * - `native`: the layer is applied onto a full copy of its parent; whiteouts delete.
- */
-export type WhiteoutMode = 'overlay' | 'native';
-
-export interface ApplyProgress {
-  /** Tar entries applied so far. */
-  readonly entries: number;
-  /** Uncompressed bytes read so far. */
-  readonly bytes: number;
-}
-
-export interface ApplyOptions {
-  readonly whiteouts: WhiteoutMode;
+/** How an image is unpacked: one options type for a pull's unpack and one from the store. */
+export interface UnpackOptions {
+  readonly snapshotter: Snapshotter;
   /**
-   * Apply without privileges (default: true unless running as root): no chown, device
-   * nodes skipped with a warning, `user.overlay.*` instead of `trusted.overlay.*`,
-   * xattrs the kernel refuses (security.capability, trusted.*) skipped with a warning.
+   * Worker threads to apply layers in, shared across unpacks (a pull of several images);
+   * default: a pool of `maxConcurrentUnpacks` workers made for this unpack and closed after.
    */
-  readonly rootless?: boolean;
-  /** The config's `rootfs.diff_ids[i]`; a mismatch fails with FailedPrecondition. */
-  readonly expectedDiffId?: Digest;
+  readonly pool?: ApplyPool;
+  /** Layers applied at once (default 2); the pool made for this unpack has as many workers. */
+  readonly maxConcurrentUnpacks?: number;
+  /**
+   * A directory for cross-process locks (`<root>/locks`): with it, a layer is unpacked once
+   * even when several processes pull the same image; the others wait and reuse it.
+   */
+  readonly lockDir?: string;
   readonly signal?: AbortSignal;
-  /** Something was skipped (a device node when rootless, an xattr the filesystem refuses). */
+  /** Per layer: `unpacking` (with bytes when applied from the store), `unpacked`. */
+  readonly onProgress?: (event: ProgressEvent) => void;
   readonly onWarning?: (message: string) => void;
-  /** Called at most every 100 ms, and once at the end. */
-  readonly onProgress?: (progress: ApplyProgress) => void;
-  /**
-   * Overlay only: the parent layers' directories, nearest first. Used to copy up the target
-   * of a hardlink that lives in a lower layer, and to give directories this layer creates
-   * implicitly (no entry of their own) the owner, mode, times and xattrs they have below,
-   * as containerd does when it applies onto an overlay upper directory.
-   *
-   * `'later'`: the parents do not exist yet (layers unpacking in parallel, to be rebased at
-   * commit). What needs them is recorded in `ApplyResult.deferred` instead, and
-   * `finishLower` completes it once they are committed.
-   */
-  readonly parents?: readonly string[] | 'later';
-  /** Force a zstd implementation (tests, benchmarks); default: the fastest available. */
-  readonly zstd?: ZstdImplementation;
 }
 
-export interface ApplyResult {
-  /** sha256 of the whole uncompressed stream, trailing bytes after the tar included. */
-  readonly diffId: Digest;
-  /** Uncompressed bytes. */
-  readonly size: number;
-  /** Tar entries read (whiteouts and skipped entries included). */
-  readonly entries: number;
-  /** With `parents: 'later'`: what `finishLower` must complete. Plain data. */
-  readonly deferred?: DeferredLower;
-}
-
-/**
- * The parts of an overlay layer that depend on the layers below it, left for later:
- * directories created implicitly (relative paths) and the layer root take their metadata
- * from below; hardlinks whose target is not in this layer are made by copying it up;
- * whiteouts in directories only the layers below may have are placed once that is known.
- */
-export interface DeferredLower {
-  readonly root: boolean;
-  readonly dirs: readonly string[];
-  readonly links: readonly { readonly path: string; readonly target: string }[];
-  /** `dir/.wh.name` (name null: `dir/.wh..wh..opq`) where `dir` was not in this layer. */
-  readonly whiteouts: readonly { readonly dir: string; readonly name: string | null }[];
+export interface UnpackResult {
+  /** The snapshot holding the rootfs (the top layer's chainID). */
+  readonly chainId: Digest;
+  /** Layers applied by this unpack (the others were already committed). */
+  readonly unpacked: number;
 }

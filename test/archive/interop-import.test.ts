@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openStrata } from '../../src/strata/index.js';
+import { diffTrees } from '../apply/tree.js';
 import { STRATA_BIN, strata } from '../fixtures/cli.js';
 import { isRoot, missing, skipNote, tempDir } from '../fixtures/env.js';
 import {
@@ -21,7 +22,6 @@ import {
 } from '../fixtures/images.js';
 import { REGISTRY_BIN, startRegistry, type TestRegistry } from '../fixtures/registry.js';
 import { comparable, mountedTree } from '../image/fixtures.js';
-import { diffTrees } from '../unpack/tree.js';
 
 const reason =
   missing({ commands: [REGISTRY_BIN, 'skopeo', 'umoci', 'gzip', 'zstd'] }) ??

@@ -13,6 +13,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStrata } from '../../src/strata/index.js';
+import { diffTrees, type Tree } from '../apply/tree.js';
 import { STRATA_BIN, strata } from '../fixtures/cli.js';
 import { missing, skipNote, tempDir } from '../fixtures/env.js';
 import { type FaultProxy, startFaultProxy } from '../fixtures/fault-proxy.js';
@@ -20,7 +21,6 @@ import { buildImage, pushImage, type TestImage } from '../fixtures/images.js';
 import { REGISTRY_BIN, startRegistry, type TestRegistry } from '../fixtures/registry.js';
 import type { TarEntrySpec } from '../fixtures/tar-builder.js';
 import { comparable, imageOf, mountedTree, umociRootfs } from '../image/fixtures.js';
-import { diffTrees, type Tree } from '../unpack/tree.js';
 
 const reason =
   missing({ root: true, commands: [REGISTRY_BIN, 'umoci'] }) ??

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStrata } from '../../src/strata/index.js';
+import { diffTrees } from '../apply/tree.js';
 import { STRATA_BIN, strata } from '../fixtures/cli.js';
 import { isRoot, missing, skipNote, tempDir } from '../fixtures/env.js';
 import { type FaultProxy, startFaultProxy } from '../fixtures/fault-proxy.js';
@@ -17,7 +18,6 @@ import { pushImage, type TestImage } from '../fixtures/images.js';
 import { REGISTRY_BIN, startRegistry, type TestRegistry } from '../fixtures/registry.js';
 import type { TarEntrySpec } from '../fixtures/tar-builder.js';
 import { imageOf, mountedTree } from '../image/fixtures.js';
-import { diffTrees } from '../unpack/tree.js';
 
 const noRegistry = missing({ commands: [REGISTRY_BIN] });
 const KILLS = 6;

@@ -5,9 +5,9 @@ import { imageManifests, mountImage, unmountImage } from '../../src/image/index.
 import { platformMatcher } from '../../src/oci/index.js';
 import type { SnapshotterName } from '../../src/snapshots/index.js';
 import type { Strata } from '../../src/strata/index.js';
+import { snapshotTree, type Tree } from '../apply/tree.js';
 import { type Blob, blob, describe, sha256, type TestImage } from '../fixtures/images.js';
 import { buildTar, gzip, type TarEntrySpec } from '../fixtures/tar-builder.js';
-import { snapshotTree, type Tree } from '../unpack/tree.js';
 
 /** An OCI image whose layers are tars built entry by entry (every type, whiteouts...). */
 export function imageOf(

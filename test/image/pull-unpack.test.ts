@@ -12,12 +12,12 @@ import { isCode } from '../../src/errors.js';
 import type { ProgressEvent } from '../../src/progress.js';
 import type { SnapshotterName } from '../../src/snapshots/index.js';
 import { openStrata, type Strata } from '../../src/strata/index.js';
+import { diffTrees, snapshotTree } from '../apply/tree.js';
 import { isRoot, missing, skipNote, tempDir } from '../fixtures/env.js';
 import { type FaultProxy, startFaultProxy } from '../fixtures/fault-proxy.js';
 import { pushImage, type TestImage } from '../fixtures/images.js';
 import { REGISTRY_BIN, startRegistry, type TestRegistry } from '../fixtures/registry.js';
 import { gzip, type TarEntrySpec } from '../fixtures/tar-builder.js';
-import { diffTrees, snapshotTree } from '../unpack/tree.js';
 import { comparable, imageOf, mountedTree, umociRootfs } from './fixtures.js';
 
 const noRegistry = missing({ commands: [REGISTRY_BIN] });

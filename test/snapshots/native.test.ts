@@ -101,7 +101,7 @@ describe('native copies', () => {
     await sn.commit('c1', 'l1');
     await sn.prepare('l2', 'c1');
     const child = await sn.applyTarget('l2');
-    expect(child).toEqual({ dir: child.dir, parents: [], whiteouts: 'native', rootless: !isRoot });
+    expect(child).toEqual({ dir: child.dir, parents: [], whiteouts: 'delete', rootless: !isRoot });
     await checkDirectoryEqual(parent.dir, child.dir);
     await writeFile(join(child.dir, 'd', 'sub', 'file'), 'changed');
     expect(await readFile(join(parent.dir, 'd', 'sub', 'file'), 'utf8')).toBe('hello');

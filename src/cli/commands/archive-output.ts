@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import type { ImportedImage } from '../../archive/index.js';
 import { fromSystem } from '../../errors.js';
-import { formatPlatform } from '../../oci/platform.js';
+import { formatPlatform } from '../../oci/index.js';
 import type { CommandContext } from '../command.js';
 import { printJson, printTable } from '../output.js';
 

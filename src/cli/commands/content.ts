@@ -1,9 +1,9 @@
 import { createReadStream, fstatSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
+import type { Info, Status, Writer } from '../../content/index.js';
 import { copyToWriter, openWriter } from '../../content/index.js';
-import type { Info, Status, Writer } from '../../content/types.js';
 import { fail, isCode } from '../../errors.js';
-import { parseDigest } from '../../oci/digest.js';
+import { parseDigest } from '../../oci/index.js';
 import { type Command, flag, stringOption } from '../command.js';
 import {
   formatAge,

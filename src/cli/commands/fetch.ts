@@ -1,5 +1,5 @@
 import { fetchImage } from '../../fetch/index.js';
-import { underLease } from '../../image/index.js';
+import { underLease } from '../../strata/index.js';
 import type { Command } from '../command.js';
 import { printJson } from '../output.js';
 import { FETCH_OPTIONS, fetchSettings, resultJson, withProgress } from './pull.js';

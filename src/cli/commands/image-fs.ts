@@ -1,15 +1,10 @@
 import { join } from 'node:path';
-import {
-  imageManifests,
-  mountImage,
-  underLease,
-  unmountImage,
-  unpackImage,
-} from '../../image/index.js';
-import { findImage } from '../../metadata/images.js';
+import { imageManifests, mountImage, unmountImage } from '../../image/index.js';
+import { findImage } from '../../metadata/index.js';
 import { platformMatcher } from '../../oci/index.js';
 import { SNAPSHOTTERS } from '../../snapshots/index.js';
-import type { Strata } from '../../strata/index.js';
+import { type Strata, underLease } from '../../strata/index.js';
+import { unpackImage } from '../../unpack/index.js';
 import { type Command, type CommandContext, type OptionValues, stringOption } from '../command.js';
 import { printJson } from '../output.js';
 import { UNPACK_OPTIONS, unpackSettings, withProgress } from './pull.js';

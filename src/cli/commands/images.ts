@@ -1,11 +1,19 @@
-import { readBlob } from '../../content/helpers.js';
-import type { Store } from '../../content/types.js';
-import { findImage, type Image } from '../../metadata/images.js';
-import type { Descriptor } from '../../oci/descriptor.js';
-import { MAX_CONFIG_SIZE, MAX_MANIFEST_SIZE, parseAny, parseConfig } from '../../oci/manifest.js';
-import { isConfigType, isIndexType, isManifestType } from '../../oci/media-types.js';
-import { formatPlatform } from '../../oci/platform.js';
-import { formatReference, parseReference } from '../../oci/reference.js';
+import type { Store } from '../../content/index.js';
+import { readBlob } from '../../content/index.js';
+import { findImage, type Image } from '../../metadata/index.js';
+import type { Descriptor } from '../../oci/index.js';
+import {
+  formatPlatform,
+  formatReference,
+  isConfigType,
+  isIndexType,
+  isManifestType,
+  MAX_CONFIG_SIZE,
+  MAX_MANIFEST_SIZE,
+  parseAny,
+  parseConfig,
+  parseReference,
+} from '../../oci/index.js';
 import { type Command, flag } from '../command.js';
 import { formatAge, formatLabels, formatSize, printJson, printTable } from '../output.js';
 

@@ -1,5 +1,5 @@
 import { fail } from '../../errors.js';
-import { DOCKER_HUB_DOMAIN, DOCKER_HUB_REGISTRY } from '../../oci/reference.js';
+import { DOCKER_HUB_DOMAIN, DOCKER_HUB_REGISTRY } from '../../oci/index.js';
 import {
   createRegistryClient,
   registryHosts,

@@ -1,5 +1,5 @@
 import type { FetchOptions, FetchResult } from '../../fetch/index.js';
-import type { Descriptor } from '../../oci/descriptor.js';
+import type { Descriptor } from '../../oci/index.js';
 import { dockerCredentials } from '../../registry/index.js';
 import {
   type Command,

@@ -12,10 +12,10 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { applyLayer } from '../../src/apply/index.js';
 import { isCode } from '../../src/errors.js';
 import type { Digest } from '../../src/oci/index.js';
 import { lgetxattr, lsetxattr } from '../../src/sys/index.js';
-import { applyLayer } from '../../src/unpack/index.js';
 import { missing, skipNote, tempDir } from '../fixtures/env.js';
 import { buildTar, DEFAULT_MTIME, gzip, type TarEntrySpec, zstd } from '../fixtures/tar-builder.js';
 import { applyEntries, chunked, warnings } from './helpers.js';
@@ -75,7 +75,7 @@ describe(`applying entries as root${skipNote(needsRoot)}`, () => {
           { name: 'dev/fifo', type: 'fifo', mode: 0o620, uid: 3 },
         ],
         root,
-        { whiteouts: 'native' },
+        { whiteouts: 'delete' },
       );
       const ping = lstatSync(join(root, 'bin/ping'));
       expect(ping.mode & 0o7777).toBe(0o4755);
@@ -117,7 +117,7 @@ describe(`applying entries as root${skipNote(needsRoot)}`, () => {
         { name: 'link-to-long', type: 'link', linkname: `${long}/pax-file`, longNames: 'gnu' },
       ],
       root,
-      { whiteouts: 'native' },
+      { whiteouts: 'delete' },
     );
     const pax = statSync(join(root, long, 'pax-file'));
     expect(pax.mtimeMs).toBe(1_600_000_000_250);
@@ -141,7 +141,7 @@ describe(`applying entries as root${skipNote(needsRoot)}`, () => {
           { name: 'c/inside', content: 'i' },
         ],
         root,
-        { whiteouts: 'native' },
+        { whiteouts: 'delete' },
       );
       expect(readFileSync(join(root, 'a'), 'utf8')).toBe('now a file');
       expect(lstatSync(join(root, 'b')).isDirectory()).toBe(true);
@@ -168,7 +168,7 @@ describe('diffID and compression', () => {
     const root = fresh();
     mkdirSync(root);
     const result = await applyLayer(chunked(compress(tar)), root, {
-      whiteouts: 'native',
+      whiteouts: 'delete',
       expectedDiffId: sha256(tar),
     });
     expect(result).toEqual({ diffId: sha256(tar), size: tar.length, entries: 2 });
@@ -180,7 +180,7 @@ describe('diffID and compression', () => {
     mkdirSync(root);
     const want = sha256(Buffer.from('another layer'));
     const err = await failure(() =>
-      applyLayer(chunked(gzip(tar)), root, { whiteouts: 'native', expectedDiffId: want }),
+      applyLayer(chunked(gzip(tar)), root, { whiteouts: 'delete', expectedDiffId: want }),
     );
     expect(isCode(err, 'FailedPrecondition')).toBe(true);
     expect((err as Error).message).toBe(
@@ -194,7 +194,7 @@ describe('diffID and compression', () => {
     const want = sha256(tar);
     const err = await failure(() =>
       applyLayer(chunked(tar.subarray(0, 1000)), root, {
-        whiteouts: 'native',
+        whiteouts: 'delete',
         expectedDiffId: want,
       }),
     );
@@ -208,7 +208,7 @@ describe('diffID and compression', () => {
     const root = fresh();
     const seen: number[] = [];
     const result = await applyEntries(entries, root, {
-      whiteouts: 'native',
+      whiteouts: 'delete',
       onProgress: (p) => seen.push(p.entries),
     });
     expect(result.entries).toBe(2);
@@ -226,7 +226,7 @@ describe('diffID and compression', () => {
       yield* chunked(buildTar([{ name: 'b', content: 'b' }]));
     }
     const err = await failure(() =>
-      applyLayer(slow(), root, { whiteouts: 'native', signal: controller.signal }),
+      applyLayer(slow(), root, { whiteouts: 'delete', signal: controller.signal }),
     );
     expect(isCode(err, 'Aborted')).toBe(true);
     expect(existsSync(join(root, 'b'))).toBe(false);
@@ -249,7 +249,7 @@ describe('native whiteouts', () => {
         { name: 'mixed/old', content: 'o' },
       ],
       root,
-      { whiteouts: 'native' },
+      { whiteouts: 'delete' },
     );
     return root;
   }
@@ -269,7 +269,7 @@ describe('native whiteouts', () => {
         { name: 'mixed/.wh.old' },
       ],
       root,
-      { whiteouts: 'native' },
+      { whiteouts: 'delete' },
     );
     expect(readdirSync(root).sort()).toEqual(['keep', 'mixed', 'opq']);
     expect(readdirSync(join(root, 'opq')).sort()).toEqual(['new-after', 'new-before']);
@@ -280,7 +280,7 @@ describe('native whiteouts', () => {
     const root = await lower();
     utimesSync(join(root, 'mixed'), 1_234_567_890, 1_234_567_890);
     await applyEntries([{ name: 'mixed/added', content: 'a' }, { name: 'mixed/.wh.old' }], root, {
-      whiteouts: 'native',
+      whiteouts: 'delete',
     });
     expect(lstatSync(join(root, 'mixed')).mtimeMs).toBe(1_234_567_890_000);
   });
@@ -288,7 +288,7 @@ describe('native whiteouts', () => {
   it('rejects whiteouts of "." and ".." and empty names, as containerd does', async () => {
     for (const name of ['a/.wh..', 'a/.wh...', '.wh.']) {
       const root = await lower();
-      const err = await failure(() => applyEntries([{ name }], root, { whiteouts: 'native' }));
+      const err = await failure(() => applyEntries([{ name }], root, { whiteouts: 'delete' }));
       expect(isCode(err, 'InvalidArgument'), `${name}: ${err}`).toBe(true);
       expect(existsSync(join(root, 'keep'))).toBe(true);
     }
@@ -297,10 +297,10 @@ describe('native whiteouts', () => {
   it('replaces the xattrs of a directory an entry merges into', async () => {
     const root = fresh();
     await applyEntries([{ name: 'd/', xattrs: { 'user.old': '1', 'user.both': '1' } }], root, {
-      whiteouts: 'native',
+      whiteouts: 'delete',
     });
     await applyEntries([{ name: 'd/', xattrs: { 'user.both': '2' } }], root, {
-      whiteouts: 'native',
+      whiteouts: 'delete',
     });
     expect(lgetxattr(join(root, 'd'), 'user.old')).toBeUndefined();
     expect(lgetxattr(join(root, 'd'), 'user.both')?.toString()).toBe('2');
@@ -372,10 +372,10 @@ describe(`overlay whiteouts${skipNote(needsRoot)}`, () => {
 });
 
 describe(`hardlinks to what this layer deleted${skipNote(needsRoot)}`, () => {
-  it.skipIf(needsRoot).each(['native', 'overlay'] as const)('fail in %s mode', async (mode) => {
+  it.skipIf(needsRoot).each(['delete', 'overlay'] as const)('fail in %s mode', async (mode) => {
     const lower = fresh();
     await applyEntries([{ name: 'f', content: 'f' }], lower, { whiteouts: mode });
-    const target = mode === 'native' ? lower : fresh();
+    const target = mode === 'delete' ? lower : fresh();
     const err = await failure(() =>
       applyEntries([{ name: '.wh.f' }, { name: 'h', type: 'link', linkname: 'f' }], target, {
         whiteouts: mode,
@@ -426,10 +426,10 @@ describe('the target', () => {
   it('must exist (NotFound) and not be / (InvalidArgument)', async () => {
     const tar = buildTar([]);
     const missingDir = await failure(() =>
-      applyLayer(chunked(tar), join(base, 'nope'), { whiteouts: 'native' }),
+      applyLayer(chunked(tar), join(base, 'nope'), { whiteouts: 'delete' }),
     );
     expect(isCode(missingDir, 'NotFound')).toBe(true);
-    const slash = await failure(() => applyLayer(chunked(tar), '/', { whiteouts: 'native' }));
+    const slash = await failure(() => applyLayer(chunked(tar), '/', { whiteouts: 'delete' }));
     expect(isCode(slash, 'InvalidArgument')).toBe(true);
   });
 
@@ -444,7 +444,7 @@ describe('the target', () => {
     }
     const body = source();
     await body.next(); // started, as a tee'd download would be
-    await failure(() => applyLayer(body, join(base, 'nope'), { whiteouts: 'native' }));
+    await failure(() => applyLayer(body, join(base, 'nope'), { whiteouts: 'delete' }));
     expect(released).toBe(true);
   });
 
@@ -454,13 +454,13 @@ describe('the target', () => {
     writeFileSync(join(root, 'pre'), 'x');
     lsetxattr(join(root, 'pre'), 'user.x', Buffer.from('1'));
     await applyEntries([{ name: './', mode: 0o750, mtime: 1_000_000_000 }], root, {
-      whiteouts: 'native',
+      whiteouts: 'delete',
     });
     const st = lstatSync(root);
     expect([st.mode & 0o7777, st.mtimeMs]).toEqual([0o750, 1_000_000_000_000]);
     const err = await failure(() =>
       applyEntries([{ name: '.', type: 'symlink', linkname: '/etc' }], root, {
-        whiteouts: 'native',
+        whiteouts: 'delete',
       }),
     );
     expect(isCode(err, 'InvalidArgument')).toBe(true);

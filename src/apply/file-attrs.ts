@@ -1,7 +1,6 @@
 import { lchownSync } from 'node:fs';
 import { errno } from '../errors.js';
 import { lgetxattr, llistxattr, lremovexattr, lsetxattr } from '../sys/index.js';
-import type { ApplyContext } from './apply-context.js';
 
 /**
  * Ownership and extended attributes of applied entries. Everything here acts on the path
@@ -9,6 +8,14 @@ import type { ApplyContext } from './apply-context.js';
  * data, then owner (chown clears setuid/setgid and security.capability), then xattrs,
  * then mode, then times.
  */
+
+/** What setting owners and xattrs needs of the apply (ApplyContext is one). */
+export interface AttrContext {
+  /** No privileges: owners are not set, refused xattrs are skipped. */
+  readonly rootless: boolean;
+  /** A warning, said once per `key`. */
+  warn(key: string, message: string): void;
+}
 
 /** Overlayfs's own metadata: never taken from an archive, never cleared by a merge. */
 export function isOverlayXattr(name: string): boolean {
@@ -18,7 +25,7 @@ export function isOverlayXattr(name: string): boolean {
 /** Host-specific xattrs that umoci also refuses to carry between machines. */
 const HOST_XATTRS = new Set(['security.selinux', 'system.nfs4_acl']);
 
-export function setOwner(ctx: ApplyContext, path: string, uid: number, gid: number): void {
+export function setOwner(ctx: AttrContext, path: string, uid: number, gid: number): void {
   if (!ctx.rootless) lchownSync(path, uid, gid);
 }
 
@@ -29,7 +36,7 @@ export function setOwner(ctx: ApplyContext, path: string, uid: number, gid: numb
  * `user.*` on a symlink or device, which Linux forbids).
  */
 export function setXattrs(
-  ctx: ApplyContext,
+  ctx: AttrContext,
   path: string,
   name: string,
   xattrs: ReadonlyMap<string, Uint8Array> | undefined,
@@ -78,7 +85,7 @@ export function clearXattrs(path: string, keep: ReadonlyMap<string, Uint8Array> 
 }
 
 /** Copies the xattrs of `from` (a lower layer) to `to`, overlay ones excepted. */
-export function copyXattrs(ctx: ApplyContext, from: string, to: string, name: string): void {
+export function copyXattrs(ctx: AttrContext, from: string, to: string, name: string): void {
   let names: string[];
   try {
     names = llistxattr(from);

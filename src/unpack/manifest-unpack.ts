@@ -1,41 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Store } from '../content/types.js';
+import { type ApplyPool, type ApplyResult, createApplyPool, finishLower } from '../apply/index.js';
+import type { Store } from '../content/index.js';
 import { fail, isCode, StrataError, throwIfAborted } from '../errors.js';
-import type { LayerTap } from '../fetch/types.js';
+import type { LayerTap } from '../fetch/index.js';
+import type { ImageManifest } from '../image/index.js';
 import { SNAPSHOT_REF } from '../labels.js';
-import type { Descriptor } from '../oci/descriptor.js';
-import type { Digest } from '../oci/digest.js';
+import type { Descriptor, Digest } from '../oci/index.js';
 import type { ProgressEvent, ProgressPhase } from '../progress.js';
 import type { Snapshotter } from '../snapshots/index.js';
 import { acquireFileLock, type FileLock } from '../sys/index.js';
-import { type ApplyPool, type ApplyResult, finishLower } from '../unpack/index.js';
 import { ChunkFeed } from './chunk-feed.js';
-import type { ImageManifest } from './manifests.js';
-
-export interface PipelineOptions {
-  readonly content: Store;
-  readonly snapshotter: Snapshotter;
-  readonly pool: ApplyPool;
-  /** Layers applied at once (default 2). */
-  readonly maxConcurrentUnpacks?: number;
-  /**
-   * A directory for cross-process locks (`<root>/locks`): with it, a layer is unpacked once
-   * even when several processes pull the same image; the others wait and reuse it.
-   */
-  readonly lockDir?: string;
-  readonly signal?: AbortSignal;
-  readonly onProgress?: (event: ProgressEvent) => void;
-  readonly onWarning?: (message: string) => void;
-}
-
-export interface UnpackResult {
-  /** The snapshot holding the rootfs (the top layer's chainID). */
-  readonly chainId: Digest;
-  /** Layers applied by this unpack (the others were already committed). */
-  readonly unpacked: number;
-}
+import type { UnpackOptions, UnpackResult } from './types.js';
 
 interface LayerWork {
   readonly index: number;
@@ -61,13 +38,6 @@ interface LayerWork {
 /** An apply's outcome: its result, or `committed` when another process committed it first. */
 type Applied = ApplyResult | 'committed';
 
-/** The tap was detached (the download restarted): the layer is applied again from the store. */
-class Detached extends Error {
-  constructor() {
-    super('layer download restarted');
-  }
-}
-
 /**
  * Unpacks one image's layers into snapshots named by chainID, as their blobs arrive:
  *
@@ -88,25 +58,36 @@ export class ManifestUnpack {
   private readonly max: number;
   private readonly controller = new AbortController();
   private readonly chain: Promise<UnpackResult>;
+  private readonly pool: ApplyPool;
+  /** Applies whose tap was detached (the download restarted): applied again from the store. */
+  private readonly detached = new WeakSet<Promise<Applied>>();
   private running = 0;
   private unpacked = 0;
   private failure: unknown;
 
-  static async create(image: ImageManifest, options: PipelineOptions): Promise<ManifestUnpack> {
-    return new ManifestUnpack(
-      image,
-      options,
-      await committedDepth(options.snapshotter, image.chainIds),
-    );
+  /**
+   * Starts unpacking `image` from `content`; layers whose chainID is committed already are
+   * skipped. Feed it with `tap` and `fetched` (a pull), or call `finish` when every blob is
+   * stored (an unpack from the store).
+   */
+  static async create(
+    content: Store,
+    image: ImageManifest,
+    options: UnpackOptions,
+  ): Promise<ManifestUnpack> {
+    const committed = await committedDepth(options.snapshotter, image.chainIds);
+    return new ManifestUnpack(content, image, options, committed);
   }
 
   private constructor(
+    private readonly content: Store,
     readonly image: ImageManifest,
-    private readonly o: PipelineOptions,
+    private readonly o: UnpackOptions,
     committed: number,
   ) {
     this.rebase = o.snapshotter.capabilities.rebase;
     this.max = Math.max(1, o.maxConcurrentUnpacks ?? 2);
+    this.pool = o.pool ?? createApplyPool({ size: this.max });
     this.layers = image.layers.map((layer, index) => ({
       index,
       layer,
@@ -133,6 +114,34 @@ export class ManifestUnpack {
     this.chain.then(detach, detach);
   }
 
+  /** Waits for every layer to be committed. */
+  async finish(): Promise<UnpackResult> {
+    for (const w of this.layers) w.fetched = true;
+    this.schedule();
+    try {
+      return await this.chain;
+    } finally {
+      await this.closeOwnPool();
+    }
+  }
+
+  /** Stops everything and removes the active snapshots this unpack made. */
+  async abort(reason: unknown): Promise<void> {
+    this.fail(reason);
+    // Each failed job removes its own snapshot: wait for that too, the caller may close
+    // the database as soon as this returns.
+    await Promise.allSettled([this.chain, ...this.layers.map((w) => w.settled)]);
+    for (const w of this.layers) {
+      if (w.key) await this.remove(w);
+      this.unlock(w);
+    }
+    await this.closeOwnPool();
+  }
+
+  private async closeOwnPool(): Promise<void> {
+    if (!this.o.pool) await this.pool.close();
+  }
+
   /**
    * For the pull: a tap for layer `index`, whose download is starting, when it can be
    * applied right away; undefined means "apply it from the store once fetched".
@@ -150,7 +159,10 @@ export class ManifestUnpack {
     failed.catch(() => {});
     return {
       write: (chunk) => Promise.race([feed.push(chunk), failed]),
-      detach: () => feed.fail(new Detached()),
+      detach: () => {
+        this.detached.add(job);
+        feed.fail(new Error('layer download restarted'));
+      },
       end: () => feed.end(),
       fail: (err) => feed.fail(err),
     };
@@ -162,25 +174,6 @@ export class ManifestUnpack {
     const w = this.layers[index];
     if (w) w.fetched = true;
     this.schedule();
-  }
-
-  /** Waits for every layer to be committed. */
-  async finish(): Promise<UnpackResult> {
-    for (const w of this.layers) w.fetched = true;
-    this.schedule();
-    return this.chain;
-  }
-
-  /** Stops everything and removes the active snapshots this unpack made. */
-  async abort(reason: unknown): Promise<void> {
-    this.fail(reason);
-    // Each failed job removes its own snapshot: wait for that too, the caller may close
-    // the database as soon as this returns.
-    await Promise.allSettled([this.chain, ...this.layers.map((w) => w.settled)]);
-    for (const w of this.layers) {
-      if (w.key) await this.remove(w);
-      this.unlock(w);
-    }
   }
 
   private fail(err: unknown): void {
@@ -224,7 +217,7 @@ export class ManifestUnpack {
   }
 
   private async apply(w: LayerWork, source: ChunkFeed | 'store'): Promise<Applied> {
-    const { snapshotter: sn, pool } = this.o;
+    const sn = this.o.snapshotter;
     const signal = this.controller.signal;
     if (this.o.lockDir !== undefined) {
       const name = createHash('sha256').update(`${sn.name}\0${w.chainId}`).digest('hex');
@@ -244,11 +237,12 @@ export class ManifestUnpack {
     this.emit(w, 'unpacking');
     const bytes =
       source === 'store'
-        ? counted(await this.o.content.reader(w.layer.digest), (done) =>
+        ? counted(await this.content.reader(w.layer.digest), (done) =>
             this.emit(w, 'unpacking', done),
           )
         : source;
-    return pool.apply(bytes, target.dir, {
+    return this.pool.apply(bytes, target.dir, {
+      subject: `layer ${w.layer.digest}`,
       whiteouts: target.whiteouts,
       rootless: target.rootless,
       parents: this.rebase ? 'later' : target.parents,
@@ -283,7 +277,7 @@ export class ManifestUnpack {
         this.unpacked++;
       } catch (err) {
         // Another process committed the same chainID meanwhile: its snapshot serves.
-        if (!isCode(err, 'AlreadyExists')) throw nameLayer(err, w);
+        if (!isCode(err, 'AlreadyExists')) throw inLayer(err, w);
         await this.remove(w);
       }
       w.key = undefined;
@@ -312,7 +306,7 @@ export class ManifestUnpack {
       try {
         return await job;
       } catch (err) {
-        if (!(err instanceof Detached)) throw nameLayer(err, w);
+        if (!this.detached.has(job)) throw inLayer(err, w);
         if (w.job === job) w.job = undefined;
         this.schedule();
       }
@@ -370,12 +364,10 @@ async function committedDepth(sn: Snapshotter, chainIds: readonly Digest[]): Pro
   return 0;
 }
 
-/** Errors name the layer by its blob digest, once (the applier names it by diffID). */
-function nameLayer(err: unknown, w: LayerWork): unknown {
+/** A failure to commit a layer, naming it by its blob digest (as the applier does). */
+function inLayer(err: unknown, w: LayerWork): unknown {
   if (!(err instanceof StrataError) || err.message.includes(w.layer.digest)) return err;
-  const prefix = `layer ${w.diffId}: `;
-  const bare = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
-  return fail(err.code, `layer ${w.layer.digest}: ${bare}`, err);
+  return fail(err.code, `layer ${w.layer.digest}: ${err.message}`, err);
 }
 
 /** Passes chunks through, reporting the bytes seen (at most every 100 ms). */

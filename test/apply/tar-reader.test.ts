@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { createTarReader, type TarEntry } from '../../src/apply/tar-reader.js';
 import { isCode } from '../../src/errors.js';
-import { createTarReader, type TarEntry } from '../../src/unpack/tar-reader.js';
 import {
   buildTar,
   paxRecord,

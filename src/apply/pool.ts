@@ -212,6 +212,7 @@ function workerOptions(o: ApplyOptions): WorkerApplyOptions {
   return {
     whiteouts: o.whiteouts,
     ...(o.rootless === undefined ? {} : { rootless: o.rootless }),
+    ...(o.subject === undefined ? {} : { subject: o.subject }),
     ...(o.expectedDiffId === undefined ? {} : { expectedDiffId: o.expectedDiffId }),
     ...(o.parents === undefined ? {} : { parents: o.parents }),
     ...(o.zstd === undefined ? {} : { zstd: o.zstd }),
@@ -225,6 +226,6 @@ function workerOptions(o: ApplyOptions): WorkerApplyOptions {
 function workerUrl(): URL | undefined {
   const here = new URL('./apply-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(here))) return here;
-  const built = new URL('../../dist/src/unpack/apply-worker.js', import.meta.url);
+  const built = new URL('../../dist/src/apply/apply-worker.js', import.meta.url);
   return existsSync(fileURLToPath(built)) ? built : undefined;
 }

@@ -2,8 +2,8 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { fail } from '../errors.js';
 import { mknod } from '../sys/index.js';
 import type { ApplyContext } from './apply-context.js';
+import { setOwner } from './file-attrs.js';
 import { isWhiteoutDevice } from './lower.js';
-import { setOwner } from './metadata.js';
 import type { TarEntry } from './tar-reader.js';
 
 /**
@@ -33,7 +33,7 @@ export function isWhiteoutName(base: string): boolean {
 /** Applies the whiteout entry `dir/base` (clean names; `base` starts with `.wh.`). */
 export function whiteout(ctx: ApplyContext, e: TarEntry, dir: string, base: string): void {
   if (base === OPAQUE) {
-    if (ctx.whiteouts === 'native') opaqueNative(ctx, dir);
+    if (ctx.whiteouts === 'delete') opaqueNative(ctx, dir);
     else opaqueOverlay(ctx, dir);
     return;
   }
@@ -45,7 +45,7 @@ export function whiteout(ctx: ApplyContext, e: TarEntry, dir: string, base: stri
   if (name === '' || name === '.' || name === '..') {
     throw fail('InvalidArgument', `invalid whiteout name ${JSON.stringify(base)}`);
   }
-  if (ctx.whiteouts === 'native') deleteNative(ctx, dir, name);
+  if (ctx.whiteouts === 'delete') deleteNative(ctx, dir, name);
   else markOverlay(ctx, e.uid, e.gid, dir, name);
 }
 

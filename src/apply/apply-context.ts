@@ -10,8 +10,8 @@ import {
 } from 'node:fs';
 import { fail } from '../errors.js';
 import { lsetxattr } from '../sys/index.js';
+import { copyXattrs, setOwner } from './file-attrs.js';
 import { createLowerView, isWhiteoutDevice, type LowerView } from './lower.js';
-import { copyXattrs, setOwner } from './metadata.js';
 import { createResolver, type PathResolver } from './resolve-path.js';
 import type { DeferredLower, WhiteoutMode } from './types.js';
 
@@ -110,7 +110,7 @@ export function createContext(root: string, options: ContextOptions): ApplyConte
   const deferred = overlay && options.parents === 'later' ? new DeferredState(root) : undefined;
   const lower = overlay && parents.length > 0 ? createLowerView(parents, opaqueXattr) : undefined;
   const warned = new Set<string>();
-  const touchedPaths = whiteouts === 'native' ? new Set<string>() : undefined;
+  const touchedPaths = whiteouts === 'delete' ? new Set<string>() : undefined;
   const created = new Set<string>();
   const savedTimes = new Map<string, { atime: number; mtime: number }>();
   const dirs: DeferredDir[] = [];

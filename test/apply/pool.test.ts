@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { applyLayer, createApplyPool } from '../../src/apply/index.js';
 import { isCode } from '../../src/errors.js';
 import { digestOf } from '../../src/oci/digest.js';
-import { applyLayer, createApplyPool } from '../../src/unpack/index.js';
 import { tempDir } from '../fixtures/env.js';
 import { buildTar, gzip, type TarEntrySpec } from '../fixtures/tar-builder.js';
 import { chunked } from './helpers.js';
@@ -43,10 +43,10 @@ describe('apply pool (worker threads)', () => {
 
   it('applies a layer exactly as applyLayer does', async () => {
     const [inThread, inWorker] = [fresh(), fresh()];
-    const want = await applyLayer(chunked(layer, 65_536), inThread, { whiteouts: 'native' });
+    const want = await applyLayer(chunked(layer, 65_536), inThread, { whiteouts: 'delete' });
     const progress: number[] = [];
     const got = await pool.apply(chunked(layer, 65_536), inWorker, {
-      whiteouts: 'native',
+      whiteouts: 'delete',
       expectedDiffId: digestOf(tar),
       onProgress: (p) => progress.push(p.bytes),
     });
@@ -68,12 +68,12 @@ describe('apply pool (worker threads)', () => {
 
   it('reports the applier errors by code', async () => {
     const mismatch = await pool
-      .apply(chunked(layer), fresh(), { whiteouts: 'native', expectedDiffId: digestOf('other') })
+      .apply(chunked(layer), fresh(), { whiteouts: 'delete', expectedDiffId: digestOf('other') })
       .catch((e: unknown) => e);
     expect(isCode(mismatch, 'FailedPrecondition')).toBe(true);
     expect((mismatch as Error).message).toContain('diffID mismatch');
     const garbage = await pool
-      .apply(chunked(gzip(randomBytes(5000))), fresh(), { whiteouts: 'native' })
+      .apply(chunked(gzip(randomBytes(5000))), fresh(), { whiteouts: 'delete' })
       .catch((e: unknown) => e);
     expect(isCode(garbage, 'InvalidArgument')).toBe(true);
   });
@@ -83,9 +83,9 @@ describe('apply pool (worker threads)', () => {
       yield layer.subarray(0, 100_000);
       throw new Error('connection reset by peer');
     }
-    const err = await pool.apply(cut(), fresh(), { whiteouts: 'native' }).catch((e: unknown) => e);
+    const err = await pool.apply(cut(), fresh(), { whiteouts: 'delete' }).catch((e: unknown) => e);
     expect((err as Error).message).toBe('connection reset by peer');
-    const ok = await pool.apply(chunked(layer), fresh(), { whiteouts: 'native' });
+    const ok = await pool.apply(chunked(layer), fresh(), { whiteouts: 'delete' });
     expect(ok.diffId).toBe(digestOf(tar));
   });
 
@@ -98,7 +98,7 @@ describe('apply pool (worker threads)', () => {
       yield layer.subarray(50_000);
     }
     const err = await pool
-      .apply(slow(), fresh(), { whiteouts: 'native', signal: controller.signal })
+      .apply(slow(), fresh(), { whiteouts: 'delete', signal: controller.signal })
       .catch((e: unknown) => e);
     expect(isCode(err, 'Aborted')).toBe(true);
   });

@@ -6,8 +6,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { finishLower } from '../../src/apply/index.js';
 import { isCode } from '../../src/errors.js';
-import { finishLower } from '../../src/unpack/index.js';
 import { tempDir } from '../fixtures/env.js';
 import type { TarEntrySpec } from '../fixtures/tar-builder.js';
 import { applyEntries } from './helpers.js';

@@ -4,7 +4,7 @@ import type { ApplyOptions, ApplyResult } from './types.js';
 /** What crosses the thread boundary: plain, structured-cloneable data only. */
 export type WorkerApplyOptions = Pick<
   ApplyOptions,
-  'whiteouts' | 'rootless' | 'expectedDiffId' | 'parents' | 'zstd'
+  'whiteouts' | 'subject' | 'rootless' | 'expectedDiffId' | 'parents' | 'zstd'
 >;
 
 export type ToWorker =

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import { applyLayer } from '../../src/unpack/index.js';
-import type { ApplyOptions, ApplyResult } from '../../src/unpack/types.js';
+import { applyLayer } from '../../src/apply/index.js';
+import type { ApplyOptions, ApplyResult } from '../../src/apply/types.js';
 import { buildTar, type TarEntrySpec, type TarOptions } from '../fixtures/tar-builder.js';
 
 /** Yields `data` in chunks of `size` bytes (odd sizes exercise the parser's boundaries). */

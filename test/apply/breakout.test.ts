@@ -18,9 +18,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { applyLayer, finishLower, type WhiteoutMode } from '../../src/apply/index.js';
 import { type ErrorCode, StrataError } from '../../src/errors.js';
 import { lsetxattr } from '../../src/sys/index.js';
-import { applyLayer, finishLower, type WhiteoutMode } from '../../src/unpack/index.js';
 import { isRoot, tempDir } from '../fixtures/env.js';
 import { buildTar, type TarEntrySpec } from '../fixtures/tar-builder.js';
 import { chunked } from './helpers.js';
@@ -45,7 +45,7 @@ interface Case {
   readonly tar?: (c: Ctx) => Buffer;
   /** Content already in the target (native: the parent's copy) or in the lower layer. */
   readonly before?: (c: Ctx) => void;
-  readonly expect: Outcome | { readonly native: Outcome; readonly overlay: Outcome };
+  readonly expect: Outcome | { readonly delete: Outcome; readonly overlay: Outcome };
   readonly modes?: readonly WhiteoutMode[];
   readonly rootless?: boolean;
   /** Extra checks of where things landed inside the root. */
@@ -274,7 +274,7 @@ const cases: Case[] = [
     expect: 'ok',
     check: (c, mode) => {
       const st = lstatSync(join(c.root, 's'), { throwIfNoEntry: false });
-      if (mode === 'native') expect(st).toBeUndefined();
+      if (mode === 'delete') expect(st).toBeUndefined();
       else expect(st?.isSymbolicLink()).toBe(true); // this layer's dir only holds this layer
     },
   },
@@ -466,7 +466,7 @@ describe('adversarial layers never reach outside the root', () => {
   // Overlay also runs deferred: applied before its parents exist, finished by finishLower
   // (how parallel unpacking applies layers), which must be just as safe.
   const runs = cases.flatMap((c) =>
-    (c.modes ?? (['native', 'overlay'] as const)).flatMap((mode) => [
+    (c.modes ?? (['delete', 'overlay'] as const)).flatMap((mode) => [
       { ...c, mode, how: mode },
       ...(mode === 'overlay' ? [{ ...c, mode, how: 'overlay, deferred' }] : []),
     ]),

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { decompress, detectCompression } from '../../src/apply/index.js';
+import { zstdImplementations } from '../../src/apply/zstd.js';
 import { isCode } from '../../src/errors.js';
-import { decompress, detectCompression } from '../../src/unpack/index.js';
-import { zstdImplementations } from '../../src/unpack/zstd.js';
 import { missing, skipNote } from '../fixtures/env.js';
 import { zstd } from '../fixtures/tar-builder.js';
 import { chunked } from './helpers.js';

@@ -7,7 +7,7 @@ import { type ApplyContext, createContext } from './apply-context.js';
 import { applyEntry } from './apply-entry.js';
 import { decompressedChunks, type LayerSource } from './decompress.js';
 import { createTarReader } from './tar-reader.js';
-import type { ApplyOptions, ApplyResult } from './types.js';
+import type { ApplyOptions, ApplyResult, WhiteoutMode } from './types.js';
 
 const PROGRESS_EVERY_MS = 100;
 
@@ -34,18 +34,19 @@ export async function applyLayer(
   options: ApplyOptions,
 ): Promise<ApplyResult> {
   const { signal, expectedDiffId } = options;
+  const subject = options.subject ?? (expectedDiffId && `layer ${expectedDiffId}`);
   let ctx: ApplyContext;
   try {
     throwIfAborted(signal);
     ctx = createContext(rootOf(target), {
-      whiteouts: options.whiteouts,
+      whiteouts: whiteoutMode(options.whiteouts),
       rootless: options.rootless ?? process.getuid?.() !== 0,
       parents: options.parents ?? [],
       onWarning: options.onWarning,
     });
   } catch (err) {
     await release(source); // always consume or cancel the body
-    throw layerError(err, expectedDiffId);
+    throw layerError(err, subject);
   }
   let entries = 0;
   let size = 0;
@@ -75,7 +76,7 @@ export async function applyLayer(
     reader.end();
     ctx.finish();
   } catch (err) {
-    throw layerError(err, expectedDiffId);
+    throw layerError(err, subject);
   } finally {
     ctx.dispose();
   }
@@ -83,7 +84,7 @@ export async function applyLayer(
   if (expectedDiffId !== undefined && diffId !== expectedDiffId) {
     throw fail(
       'FailedPrecondition',
-      `layer ${expectedDiffId}: diffID mismatch: got ${diffId}, want ${expectedDiffId}`,
+      `${subject}: diffID mismatch: got ${diffId}, want ${expectedDiffId}`,
     );
   }
   options.onProgress?.({ entries, bytes: size });
@@ -114,8 +115,13 @@ function rootOf(target: string): string {
   return root;
 }
 
-function layerError(err: unknown, diffId: string | undefined): StrataError {
+function layerError(err: unknown, subject: string | undefined): StrataError {
   const e = isCode(err) ? err : fromSystem(err, 'writing its files');
-  if (diffId === undefined || e.code === 'Aborted') return e;
-  return fail(e.code, `layer ${diffId}: ${e.message}`, e);
+  if (subject === undefined || e.code === 'Aborted') return e;
+  return fail(e.code, `${subject}: ${e.message}`, e);
+}
+
+/** `native` was the name of `delete` in strata 0.1; accepted through this release. */
+function whiteoutMode(mode: WhiteoutMode | 'native'): WhiteoutMode {
+  return mode === 'native' ? 'delete' : mode;
 }

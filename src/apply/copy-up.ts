@@ -9,8 +9,8 @@ import {
 import { fail } from '../errors.js';
 import { mknod } from '../sys/index.js';
 import type { ApplyContext } from './apply-context.js';
+import { copyXattrs, setOwner } from './file-attrs.js';
 import type { LowerEntry } from './lower.js';
-import { copyXattrs, setOwner } from './metadata.js';
 import { splitName } from './resolve-path.js';
 
 /**
