@@ -76,28 +76,55 @@ export interface Resolved {
   readonly args: readonly string[];
 }
 
-/** Finds the command whose name (or alias) is the longest prefix of the leading words. */
+/**
+ * Finds the command whose name (or alias) is the longest run of leading words. Command
+ * options may stand anywhere, before the command words too (`strata --hosts-dir D pull
+ * REF`): an option that takes a value in some command has its value skipped while looking
+ * for the words, and the command then parses every token that is not one of its words.
+ */
 export function resolveCommand(commands: readonly Command[], rest: readonly string[]): Resolved {
-  const lead: string[] = [];
-  for (const token of rest) {
-    if (token.startsWith('-')) break;
-    lead.push(token);
+  const takesValue = valueOptions(commands);
+  const lead: { word: string; at: number }[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const token = rest[i]!;
+    if (token === '--') break;
+    if (token.startsWith('-')) {
+      if (!token.includes('=') && takesValue.has(token)) i++;
+      if (lead.length > 0) break;
+      continue;
+    }
+    if (lead.length > 0 && lead.at(-1)!.at !== i - 1) break; // words must be adjacent
+    lead.push({ word: token, at: i });
   }
-  for (let n = lead.length; n > 0; n--) {
-    const words = lead.slice(0, n).join(' ');
-    const command = commands.find((c) => c.name === words || c.aliases?.includes(words));
+  const words = lead.map((l) => l.word);
+  for (let n = words.length; n > 0; n--) {
+    const name = words.slice(0, n).join(' ');
+    const command = commands.find((c) => c.name === name || c.aliases?.includes(name));
     if (command) {
       const args = [...rest];
-      args.splice(rest.indexOf(lead[0]!), n);
-      return { command, words: lead.slice(0, n), args };
+      args.splice(lead[0]!.at, n);
+      return { command, words: words.slice(0, n), args };
     }
   }
-  for (let n = lead.length; n > 0; n--) {
-    const prefix = `${lead.slice(0, n).join(' ')} `;
+  for (let n = words.length; n > 0; n--) {
+    const prefix = `${words.slice(0, n).join(' ')} `;
     if (commands.some((c) => c.name.startsWith(prefix)))
-      return { words: lead.slice(0, n), args: [] };
+      return { words: words.slice(0, n), args: [] };
   }
-  return { words: lead.slice(0, 1), args: [] };
+  return { words: words.slice(0, 1), args: [] };
+}
+
+/** `--name` and `-x` spellings of every option that takes a value, in any command. */
+function valueOptions(commands: readonly Command[]): ReadonlySet<string> {
+  const names = new Set<string>();
+  for (const c of commands) {
+    for (const [name, spec] of Object.entries(c.options ?? {})) {
+      if (spec.type !== 'string') continue;
+      names.add(`--${name}`);
+      if (spec.short) names.add(`-${spec.short}`);
+    }
+  }
+  return names;
 }
 
 /** Parses a command's own options strictly; unknown options are usage errors. */

@@ -1,4 +1,6 @@
 import type { Writable } from 'node:stream';
+import type { FetchResult } from '../fetch/index.js';
+import type { Descriptor } from '../oci/index.js';
 
 /** Writes rows as left-aligned columns separated by three spaces (like ctr and docker). */
 export function printTable(
@@ -71,4 +73,20 @@ export function parseLabelArgs(args: readonly string[]): Record<string, string> 
 /** A mistake in how the command was called: printed with a usage hint, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/** A descriptor as the CLI prints it in JSON. */
+export const descriptorJson = (d: Descriptor) => ({
+  mediaType: d.mediaType,
+  digest: d.digest,
+  size: d.size,
+  ...(d.platform ? { platform: d.platform } : {}),
+});
+
+export function fetchResultJson(r: FetchResult) {
+  return {
+    name: r.name,
+    target: descriptorJson(r.target),
+    manifests: r.manifests.map(descriptorJson),
+  };
 }

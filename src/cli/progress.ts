@@ -1,4 +1,6 @@
 import type { Writable } from 'node:stream';
+import type { ProgressEvent } from '../progress.js';
+import type { CommandContext } from './command.js';
 import { formatSize } from './output.js';
 
 /**
@@ -127,4 +129,20 @@ function jsonRenderer(out: Writable, intervalMs: number): ProgressRenderer {
     },
     finish() {},
   };
+}
+
+/** Runs a long operation with a progress renderer on stderr, finishing it whatever happens. */
+export async function withProgress<T>(
+  ctx: CommandContext,
+  run: (onProgress: (event: ProgressEvent) => void) => Promise<T>,
+): Promise<T> {
+  const progress = createProgress({
+    out: ctx.stderr,
+    mode: progressMode(ctx.stderr, ctx.globals.json),
+  });
+  try {
+    return await run((e) => progress.update(e));
+  } finally {
+    progress.finish();
+  }
 }

@@ -34,6 +34,12 @@ export async function runCli(options: RunOptions): Promise<number> {
     if (!resolved.command) {
       const group = resolved.words.join(' ');
       if (group === '') {
+        if (parsed.rest.length > 0 && !parsed.help) {
+          // Options but no command words: say so rather than print the whole help.
+          throw new UsageError(
+            `no command given, only options (${parsed.rest[0]}...): see strata --help`,
+          );
+        }
         stdout.write(mainHelp(commands));
         return parsed.help ? 0 : 2;
       }

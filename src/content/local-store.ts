@@ -5,14 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fail, fromSystem, throwIfAborted } from '../errors.js';
 import { type Digest, digestHex, isDigest, parseDigest, shortDigest } from '../oci/index.js';
-import type {
-  Provider,
-  ReaderOptions,
-  ScopedStatus,
-  Status,
-  Writer,
-  WriterOptions,
-} from './types.js';
+import type { Provider, ReaderOptions, ScopedStatus, Writer, WriterOptions } from './types.js';
 import {
   discardIngestDir,
   type IngestPaths,

@@ -8,7 +8,7 @@ import type { LayerTap } from '../fetch/index.js';
 import type { ImageManifest } from '../image/index.js';
 import { SNAPSHOT_REF } from '../labels.js';
 import type { Descriptor, Digest } from '../oci/index.js';
-import type { ProgressEvent, ProgressPhase } from '../progress.js';
+import type { ProgressPhase } from '../progress.js';
 import type { Snapshotter } from '../snapshots/index.js';
 import { acquireFileLock, type FileLock } from '../sys/index.js';
 import { ChunkFeed } from './chunk-feed.js';

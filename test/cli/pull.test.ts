@@ -71,6 +71,30 @@ describe.skipIf(reason)(`strata pull, images, login (CLI)${skipNote(reason)}`, (
     );
   });
 
+  it('takes command options before the command words too; options alone are one clear line', async () => {
+    const root = await tempDir();
+    const hostsDir = await tempDir('strata-hosts-');
+    const name = `${registry.host}/cli/app:v1`;
+    // The order of the issue's report: global and command options first, then the command.
+    const pulled = await strata(
+      ['--hosts-dir', hostsDir, '--max-concurrent-downloads', '2', 'pull', '--no-unpack', name],
+      { root, env },
+    );
+    expect(pulled.stderr).not.toContain('Usage');
+    expect(pulled.code).toBe(0);
+    expect(pulled.stdout).toBe(`${name}: ${image.manifest.digest}\n`);
+    const optionsOnly = await strata(['--hosts-dir', hostsDir], { root, env });
+    expect(optionsOnly.code).toBe(2);
+    expect(optionsOnly.stdout).toBe('');
+    expect(optionsOnly.stderr).toBe(
+      'strata: no command given, only options (--hosts-dir...): see strata --help\n',
+    );
+    const unknown = await strata(['--bogus', 'pull', name], { root, env });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
+    expect(unknown.stderr).toContain("'--bogus'");
+  });
+
   it('prints JSON progress events and a JSON result with --json', async () => {
     const root = await tempDir();
     const r = await strata(

@@ -1,37 +1,17 @@
 import { type ArchiveFormat, exportImages, importArchive } from '../../archive/index.js';
-import { type Command, flag, type OptionValues, stringOption } from '../command.js';
+import { type Command, flag, stringOption } from '../command.js';
+import {
+  PLATFORM_OPTIONS,
+  platformSettings,
+  snapshotterName,
+  snapshotterOption,
+  UNPACK_OPTIONS,
+  unpackSettings,
+} from '../options.js';
 import { formatSize, printJson, UsageError } from '../output.js';
+import { withProgress } from '../progress.js';
 import { printImported, stdoutSink } from './archive-output.js';
 import { preloadCommands } from './preload.js';
-import { UNPACK_OPTIONS, unpackSettings, withProgress } from './pull.js';
-import { snapshotterName, snapshotterOption } from './snapshots.js';
-
-/** `strata export`, `strata import`, `strata preload create|apply` (issue #6). */
-
-const PLATFORM_OPTIONS = {
-  platform: {
-    type: 'string',
-    value: 'OS/ARCH[/VARIANT]',
-    description: 'the platform to keep (default: this host)',
-  },
-  'all-platforms': { type: 'boolean', description: 'keep every platform of an index' },
-} as const;
-
-/** `--platform` / `--all-platforms`, exclusive. */
-export function platformSettings(
-  name: string,
-  values: OptionValues,
-): { platform?: string; allPlatforms?: boolean } {
-  const platform = stringOption(values, 'platform');
-  const all = flag(values, 'all-platforms');
-  if (platform !== undefined && all && name !== 'import') {
-    throw new UsageError(`${name}: --platform and --all-platforms exclude each other`);
-  }
-  return {
-    ...(platform !== undefined ? { platform } : {}),
-    ...(all ? { allPlatforms: true } : {}),
-  };
-}
 
 const exportCommand: Command = {
   name: 'export',

@@ -1,8 +1,9 @@
 import { fetchImage } from '../../fetch/index.js';
 import { underLease } from '../../strata/index.js';
 import type { Command } from '../command.js';
-import { printJson } from '../output.js';
-import { FETCH_OPTIONS, fetchSettings, resultJson, withProgress } from './pull.js';
+import { FETCH_OPTIONS, fetchSettings } from '../options.js';
+import { fetchResultJson, printJson } from '../output.js';
+import { withProgress } from '../progress.js';
 
 export const contentFetchCommand: Command = {
   name: 'content fetch',
@@ -21,7 +22,7 @@ export const contentFetchCommand: Command = {
     const result = await underLease(strata, `content fetch ${ref}`, (leased) =>
       withProgress(ctx, (onProgress) => fetchImage(leased, ref!, { ...options, onProgress })),
     );
-    if (ctx.globals.json) printJson(ctx.stdout, resultJson(result));
+    if (ctx.globals.json) printJson(ctx.stdout, fetchResultJson(result));
     else ctx.stdout.write(`${result.name}: ${result.target.digest}\n`);
     return 0;
   },

@@ -6,9 +6,9 @@ import { SNAPSHOTTERS } from '../../snapshots/index.js';
 import { type Strata, underLease } from '../../strata/index.js';
 import { unpackImage } from '../../unpack/index.js';
 import { type Command, type CommandContext, type OptionValues, stringOption } from '../command.js';
+import { snapshotterName, snapshotterOption, UNPACK_OPTIONS, unpackSettings } from '../options.js';
 import { printJson } from '../output.js';
-import { UNPACK_OPTIONS, unpackSettings, withProgress } from './pull.js';
-import { snapshotterName, snapshotterOption } from './snapshots.js';
+import { withProgress } from '../progress.js';
 
 const platformOption = {
   platform: {

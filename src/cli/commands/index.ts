@@ -7,6 +7,7 @@ import { fsckCommand } from './fsck.js';
 import { gcCommands } from './gc.js';
 import { imageFsCommands } from './image-fs.js';
 import { imageCommands } from './images.js';
+import { leaseCommands } from './leases.js';
 import { loginCommands } from './login.js';
 import { namespaceCommands } from './namespaces.js';
 import { pullCommand } from './pull.js';
@@ -24,6 +25,7 @@ export const commands: readonly Command[] = [
   ...archiveCommands,
   ...snapshotCommands,
   ...gcCommands,
+  ...leaseCommands,
   fsckCommand,
   ...namespaceCommands,
   ...benchCommands,

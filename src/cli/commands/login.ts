@@ -7,8 +7,8 @@ import {
   saveLogin,
 } from '../../registry/index.js';
 import { type Command, stringOption } from '../command.js';
+import { REGISTRY_OPTIONS, registrySettings } from '../options.js';
 import { printJson, UsageError } from '../output.js';
-import { REGISTRY_OPTIONS, registrySettings } from './pull.js';
 
 /** `https://host/v1/` or `index.docker.io` -> the registry domain strata uses. */
 export function loginDomain(server: string | undefined): string {

@@ -2,16 +2,17 @@ import { readFile } from 'node:fs/promises';
 import { parsePreloadList, preloadApply, preloadCreate } from '../../archive/index.js';
 import { fromSystem } from '../../errors.js';
 import { type Command, type CommandContext, flag, listOption, stringOption } from '../command.js';
-import { formatSize, printJson, printTable, UsageError } from '../output.js';
-import { printImported, stdoutSink } from './archive-output.js';
 import {
   fetchSettings,
   REGISTRY_OPTIONS,
+  snapshotterName,
+  snapshotterOption,
   UNPACK_OPTIONS,
   unpackSettings,
-  withProgress,
-} from './pull.js';
-import { snapshotterName, snapshotterOption } from './snapshots.js';
+} from '../options.js';
+import { formatSize, printJson, printTable, UsageError } from '../output.js';
+import { withProgress } from '../progress.js';
+import { printImported, stdoutSink } from './archive-output.js';
 
 /** `strata preload create|apply`: one bundle file carries an image set to another root. */
 

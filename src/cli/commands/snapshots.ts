@@ -4,7 +4,6 @@ import {
   mountAll,
   parseSnapshotterName,
   type Snapshotter,
-  type SnapshotterName,
   unmountAll,
 } from '../../snapshots/index.js';
 import {
@@ -16,6 +15,7 @@ import {
   type OptionValues,
   stringOption,
 } from '../command.js';
+import { snapshotterOption } from '../options.js';
 import {
   formatAge,
   formatLabels,
@@ -24,21 +24,6 @@ import {
   printJson,
   printTable,
 } from '../output.js';
-
-/** `--snapshotter`, accepted by every command that touches snapshots. */
-export const snapshotterOption: Readonly<Record<string, OptionSpec>> = {
-  snapshotter: {
-    type: 'string',
-    value: 'overlay|native',
-    description: 'the snapshotter (default: overlay as root where overlayfs works, else native)',
-  },
-};
-
-/** The snapshotter `--snapshotter` names, or undefined for the root's default. */
-export function snapshotterName(values: OptionValues): SnapshotterName | undefined {
-  const asked = stringOption(values, 'snapshotter');
-  return asked === undefined ? undefined : parseSnapshotterName(asked);
-}
 
 /** Opens the snapshotter `--snapshotter` names, else the root's default. */
 export async function openSnapshotterFor(
