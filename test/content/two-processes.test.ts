@@ -11,7 +11,7 @@ import { openStrata } from '../../src/strata/index.js';
 import { strata } from '../fixtures/cli.js';
 import { tempDir } from '../fixtures/env.js';
 
-const DIST_ROOT = fileURLToPath(new URL('../../dist/src/root.js', import.meta.url));
+const DIST_ROOT = fileURLToPath(new URL('../../dist/src/index.js', import.meta.url));
 
 /** Starts a process that opens a writer on `ref`, writes `bytes` bytes and holds it. */
 async function holder(root: string, ref: string, bytes: number) {
