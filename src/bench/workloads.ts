@@ -1,6 +1,5 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { importArchive } from '../archive/index.js';
 import type { Store } from '../content/index.js';
 import { copyToWriter, openWriter } from '../content/index.js';
@@ -8,19 +7,17 @@ import { fail, isCode } from '../errors.js';
 import { type ImageManifest, imageManifests } from '../image/index.js';
 import {
   type Descriptor,
-  digestAlgorithm,
-  digestHex,
   formatReference,
   isIndexType,
   isManifestType,
   parseAny,
-  parseDigest,
   parseReference,
   platformMatcher,
   selectManifests,
 } from '../oci/index.js';
 import { dockerCredentials } from '../registry/index.js';
 import type { Strata } from '../strata/index.js';
+import { layoutBlobPath, layoutIndex, refNameOf } from './oci-layout.js';
 import { findProfile } from './profiles.js';
 import type { WorkloadInfo } from './results.js';
 import { storeProfile } from './synthetic.js';
@@ -174,8 +171,6 @@ function isDirectory(path: string): boolean {
   }
 }
 
-const REF_NAME = 'org.opencontainers.image.ref.name';
-
 /** Copies the image `name` of an OCI layout (its platform's blobs) into the store. */
 async function importLayout(
   content: Store,
@@ -183,16 +178,11 @@ async function importLayout(
   name: string | undefined,
   signal?: AbortSignal,
 ): Promise<Descriptor> {
-  if (!existsSync(join(dir, 'index.json'))) {
-    throw fail('NotFound', `oci layout ${dir}: no index.json`);
-  }
-  const index = parseAny(await readFile(join(dir, 'index.json')), `oci layout ${dir}`);
-  if (index.kind !== 'index') throw fail('InvalidArgument', `oci layout ${dir}: bad index.json`);
-  const named = index.index.manifests.filter(
-    (m) => name === undefined || m.annotations?.[REF_NAME] === name,
-  );
+  const index = await layoutIndex(dir);
+  if (!index) throw fail('NotFound', `oci layout ${dir}: no index.json`);
+  const named = index.filter((m) => name === undefined || refNameOf(m) === name);
   if (named.length !== 1) {
-    const names = index.index.manifests.map((m) => m.annotations?.[REF_NAME] ?? m.digest);
+    const names = index.map((m) => refNameOf(m) ?? m.digest);
     throw fail(
       'NotFound',
       `oci layout ${dir}: ${name === undefined ? 'several images, name one' : `no image ${name}`} (${names.join(', ')})`,
@@ -206,7 +196,10 @@ async function importLayout(
 async function copyTree(content: Store, dir: string, desc: Descriptor, signal?: AbortSignal) {
   await copyBlob(content, dir, desc, signal);
   if (!isIndexType(desc.mediaType) && !isManifestType(desc.mediaType)) return;
-  const parsed = parseAny(await readFile(blobPath(dir, desc)), `manifest ${desc.digest}`);
+  const parsed = parseAny(
+    await readFile(layoutBlobPath(dir, desc.digest)),
+    `manifest ${desc.digest}`,
+  );
   if (parsed.kind === 'index') {
     for (const child of selectManifests(parsed.index.manifests, platformMatcher({}), false)) {
       await copyTree(content, dir, child, signal);
@@ -216,11 +209,6 @@ async function copyTree(content: Store, dir: string, desc: Descriptor, signal?: 
   for (const child of [parsed.manifest.config, ...parsed.manifest.layers]) {
     await copyBlob(content, dir, child, signal);
   }
-}
-
-function blobPath(dir: string, desc: Descriptor): string {
-  const digest = parseDigest(desc.digest, `oci layout ${dir}: blob`);
-  return join(dir, 'blobs', digestAlgorithm(digest), digestHex(digest));
 }
 
 async function copyBlob(content: Store, dir: string, desc: Descriptor, signal?: AbortSignal) {
@@ -238,7 +226,7 @@ async function copyBlob(content: Store, dir: string, desc: Descriptor, signal?: 
   }
   try {
     await writer.truncate(0);
-    await copyToWriter(createReadStream(blobPath(dir, desc)), writer, signal);
+    await copyToWriter(createReadStream(layoutBlobPath(dir, desc.digest)), writer, signal);
     await writer.commit({ size: desc.size, expected: desc.digest });
   } catch (err) {
     if (!isCode(err, 'AlreadyExists')) throw err;
