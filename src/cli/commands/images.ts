@@ -15,7 +15,8 @@ import {
   parseReference,
 } from '../../oci/index.js';
 import { type Command, flag } from '../command.js';
-import { formatAge, formatLabels, formatSize, printJson, printTable } from '../output.js';
+import { printList, quietOption } from '../list-output.js';
+import { formatAge, formatLabels, formatSize, printJson } from '../output.js';
 
 interface Walked {
   /** Bytes of the target and everything under it that is in the store. */
@@ -86,42 +87,29 @@ const ls: Command = {
   summary: 'List images',
   usage: '[FILTER...]',
   description: 'Filters use containerd syntax, e.g. name~=alpine or labels.foo==bar.',
-  options: { quiet: { type: 'boolean', short: 'q', description: 'print names only' } },
+  options: quietOption('names'),
   async run(ctx, filters, values) {
     const strata = await ctx.open();
     const images = strata.images.list(filters);
-    if (flag(values, 'quiet')) {
-      for (const i of images) ctx.stdout.write(`${i.name}\n`);
-      return 0;
-    }
-    const rows = await Promise.all(
-      images.map(async (i) => ({ image: i, walked: await walkImage(strata.content, i.target) })),
-    );
-    if (ctx.globals.json) {
-      printJson(
-        ctx.stdout,
-        rows.map(({ image, walked }) => ({
-          ...imageJson(image),
-          size: walked.size,
-          platforms: walked.platforms,
-        })),
-      );
-      return 0;
-    }
-    printTable(
-      ctx.stdout,
-      ['REF', 'TYPE', 'DIGEST', 'SIZE', 'PLATFORMS', 'CREATED', 'LABELS'],
-      rows.map(({ image, walked }) => [
-        image.name,
-        image.target.mediaType,
-        image.target.digest,
-        formatSize(walked.size),
-        walked.platforms.join(',') || '-',
-        formatAge(image.createdAt),
-        formatLabels(image.labels),
-      ]),
-    );
-    return 0;
+    const walked = new Map<string, Awaited<ReturnType<typeof walkImage>>>();
+    const of = (i: Image) => walked.get(i.name)!;
+    return printList(ctx, values, images, {
+      id: (i) => i.name,
+      prepare: async () => {
+        for (const i of images) walked.set(i.name, await walkImage(strata.content, i.target));
+      },
+      headers: ['REF', 'TYPE', 'DIGEST', 'SIZE', 'PLATFORMS', 'CREATED', 'LABELS'],
+      row: (i) => [
+        i.name,
+        i.target.mediaType,
+        i.target.digest,
+        formatSize(of(i).size),
+        of(i).platforms.join(',') || '-',
+        formatAge(i.createdAt),
+        formatLabels(i.labels),
+      ],
+      json: (i) => ({ ...imageJson(i), size: of(i).size, platforms: of(i).platforms }),
+    });
   },
 };
 
