@@ -156,7 +156,10 @@ const get: Command = {
   args: { min: 1, max: 1 },
   async run(ctx, [digest]) {
     const strata = await ctx.open();
-    await writeAll(ctx.stdout, await strata.content.reader(parseDigest(digest)));
+    await writeAll(
+      ctx.stdout,
+      await strata.content.reader(parseDigest(digest), { signal: ctx.signal }),
+    );
     return 0;
   },
 };
