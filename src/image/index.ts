@@ -3,6 +3,7 @@
  * chainIDs, checked for consistency), and a read-only mount of its unpacked rootfs.
  */
 export {
+  configPlatform,
   describeImage,
   describePlatform,
   type ImageManifest,
