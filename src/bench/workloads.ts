@@ -5,19 +5,16 @@ import { importArchive } from '../archive/index.js';
 import type { Store } from '../content/index.js';
 import { copyToWriter, openWriter } from '../content/index.js';
 import { fail, isCode } from '../errors.js';
-import { type ImageManifest, imageManifests } from '../image/index.js';
+import { type ImageManifest, imageManifests, storeReader, walkImage } from '../image/index.js';
 import {
   type Descriptor,
   digestAlgorithm,
   digestHex,
   formatReference,
-  isIndexType,
-  isManifestType,
-  parseAny,
   parseDigest,
+  parseIndex,
   parseReference,
   platformMatcher,
-  selectManifests,
 } from '../oci/index.js';
 import { dockerCredentials } from '../registry/index.js';
 import type { Strata } from '../strata/index.js';
@@ -186,13 +183,13 @@ async function importLayout(
   if (!existsSync(join(dir, 'index.json'))) {
     throw fail('NotFound', `oci layout ${dir}: no index.json`);
   }
-  const index = parseAny(await readFile(join(dir, 'index.json')), `oci layout ${dir}`);
-  if (index.kind !== 'index') throw fail('InvalidArgument', `oci layout ${dir}: bad index.json`);
-  const named = index.index.manifests.filter(
-    (m) => name === undefined || m.annotations?.[REF_NAME] === name,
+  const { manifests } = parseIndex(
+    await readFile(join(dir, 'index.json')),
+    `oci layout ${dir}: index.json`,
   );
+  const named = manifests.filter((m) => name === undefined || m.annotations?.[REF_NAME] === name);
   if (named.length !== 1) {
-    const names = index.index.manifests.map((m) => m.annotations?.[REF_NAME] ?? m.digest);
+    const names = manifests.map((m) => m.annotations?.[REF_NAME] ?? m.digest);
     throw fail(
       'NotFound',
       `oci layout ${dir}: ${name === undefined ? 'several images, name one' : `no image ${name}`} (${names.join(', ')})`,
@@ -204,18 +201,19 @@ async function importLayout(
 
 /** Copies a descriptor and what it references (this platform only, below an index). */
 async function copyTree(content: Store, dir: string, desc: Descriptor, signal?: AbortSignal) {
-  await copyBlob(content, dir, desc, signal);
-  if (!isIndexType(desc.mediaType) && !isManifestType(desc.mediaType)) return;
-  const parsed = parseAny(await readFile(blobPath(dir, desc)), `manifest ${desc.digest}`);
-  if (parsed.kind === 'index') {
-    for (const child of selectManifests(parsed.index.manifests, platformMatcher({}), false)) {
-      await copyTree(content, dir, child, signal);
-    }
-    return;
-  }
-  for (const child of [parsed.manifest.config, ...parsed.manifest.layers]) {
-    await copyBlob(content, dir, child, signal);
-  }
+  const copy = (d: Descriptor) => copyBlob(content, dir, d, signal);
+  await walkImage(desc, {
+    read: storeReader(content, copy),
+    matcher: platformMatcher({}),
+    subject: `oci layout ${dir}`,
+    ...(signal ? { signal } : {}),
+    visit: {
+      artifact: (node) => copy(node.descriptor),
+      manifest: async ({ manifest }) => {
+        for (const child of [manifest.config, ...manifest.layers]) await copy(child);
+      },
+    },
+  });
 }
 
 function blobPath(dir: string, desc: Descriptor): string {

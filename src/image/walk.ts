@@ -65,7 +65,10 @@ export interface ManifestNode {
   readonly bytes: Buffer;
   readonly manifest: Manifest;
   readonly config: Descriptor;
-  /** The parsed config when `config` has an image config media type; none for an artifact. */
+  /**
+   * The parsed config when `config` has an image config media type (unless the visitor
+   * skipped it); none for an artifact.
+   */
   readonly imageConfig?: ImageConfig;
 }
 
@@ -91,6 +94,11 @@ export type ChildDecision = 'walk' | 'skip';
 export interface Visitor {
   /** A selected child of `parent`, before it is read; decide whether to walk it. */
   child?(child: Descriptor, parent: IndexNode): ChildDecision | Promise<ChildDecision>;
+  /**
+   * A manifest's image config, before it is read: `skip` leaves `imageConfig` out (a
+   * listing of what is stored skips a config that is not).
+   */
+  config?(config: Descriptor, manifest: Descriptor): ChildDecision | Promise<ChildDecision>;
   index?(node: IndexNode): void | Promise<void>;
   /** After the index's children; `walked` = its children not skipped, in index order. */
   afterIndex?(node: IndexNode, walked: readonly Descriptor[]): void | Promise<void>;
@@ -206,7 +214,10 @@ class ImageWalk {
 
   private async manifest(at: Omit<ManifestNode, 'kind' | 'config' | 'imageConfig'>) {
     const config = at.manifest.config;
-    const imageConfig = isConfigType(config.mediaType)
+    const wanted =
+      isConfigType(config.mediaType) &&
+      (await this.o.visit.config?.(config, at.descriptor)) !== 'skip';
+    const imageConfig = wanted
       ? parseConfig(
           await this.read(config, 'config', MAX_CONFIG_SIZE),
           `${this.prefix}config ${config.digest}`,
