@@ -128,12 +128,13 @@ class FetchVisitor implements Visitor {
 
   /** The registry reader: documents fetched by digest; a config fetched into the store first. */
   readonly read: ImageReader = async (desc, { role, maxSize, signal }) => {
+    const call = signal ? { signal } : {};
     if (role === 'config') {
       await this.blob(desc, 'config');
-      return readBlob(this.ctx.content, desc.digest, { maxSize });
+      return readBlob(this.ctx.content, desc.digest, { maxSize, ...call });
     }
     this.blobs.set(desc.digest, desc);
-    return this.ctx.repo.fetchManifest(desc, signal ? { signal } : {});
+    return this.ctx.repo.fetchManifest(desc, call);
   };
 
   async afterIndex(node: IndexNode, walked: readonly Descriptor[]): Promise<void> {

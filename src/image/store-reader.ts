@@ -16,6 +16,7 @@ export function storeReader(
 ): ImageReader {
   return async (desc, options) => {
     await ensure?.(desc, options);
-    return readBlob(content, desc.digest, { maxSize: options.maxSize });
+    const { maxSize, signal } = options;
+    return readBlob(content, desc.digest, { maxSize, ...(signal ? { signal } : {}) });
   };
 }

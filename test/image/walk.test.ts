@@ -302,8 +302,9 @@ describe('walkImage', () => {
     const controller = new AbortController();
     const store = storeReader(strata.content);
     const during = recorded(async (desc, options) => {
-      controller.abort();
-      return store(desc, options);
+      const bytes = await store(desc, options);
+      controller.abort(); // once the root is read
+      return bytes;
     });
     const late = await walk(multi.index, during, { signal: controller.signal }).catch(
       (e: unknown) => e,
@@ -313,16 +314,19 @@ describe('walkImage', () => {
     expect(during.events).toEqual(['index multi at 0']);
   });
 
-  it('reads are capped by role: the reader is told MAX_MANIFEST_SIZE or MAX_CONFIG_SIZE', async () => {
+  it('reads are capped by role (MAX_MANIFEST_SIZE, MAX_CONFIG_SIZE) and get the walk signal', async () => {
     const sizes = new Map<string, number>();
     const store = storeReader(strata.content);
+    const { signal } = new AbortController();
     await walkImage(descriptorOf(amd64.manifest), {
       read: async (desc, options) => {
         sizes.set(options.role, options.maxSize);
+        expect(options.signal).toBe(signal);
         return store(desc, options);
       },
       visit: {},
       matcher: host,
+      signal,
     });
     expect(Object.fromEntries(sizes)).toEqual({
       manifest: 4 * 1024 * 1024,
