@@ -255,6 +255,23 @@ describe('walkImage', () => {
     expect(r.reads).not.toContain('manifest arm64');
   });
 
+  it('a config the visitor skips is not read: the manifest comes without imageConfig', async () => {
+    const r = recorded();
+    await walkImage(descriptorOf(amd64.manifest), {
+      read: r.read,
+      visit: {
+        ...r.visit,
+        config: (config, manifest) => {
+          expect(manifest.digest).toBe(amd64.manifest.digest);
+          return config.digest === amd64.config.digest ? 'skip' : 'walk';
+        },
+      },
+      matcher: host,
+    });
+    expect(r.events).toEqual(['manifest amd64 (artifact)']);
+    expect(r.reads).toEqual(['manifest amd64']);
+  });
+
   it('a manifest listed twice is visited once; both entries count as walked', async () => {
     const twice = indexOf([
       { blob: amd64.manifest, platform: AMD64 },
