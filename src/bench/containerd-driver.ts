@@ -9,13 +9,14 @@ import {
   type BenchDriver,
   type DriverEnv,
   driverInfo,
+  layerPhases,
   maybeDropCaches,
   type RunOutcome,
   readPhases,
   writePhases,
 } from './driver.js';
 import { ociArchive } from './oci-archive.js';
-import type { LayerSample, Phase, UsageSample } from './results.js';
+import type { Phase, UsageSample } from './results.js';
 
 /**
  * containerd's snapshotters (`overlayfs`, `native`) on the same images, through `ctr`
@@ -99,11 +100,7 @@ export function containerdDriver(
         )
       ).seconds;
       const layers = layerTimings(await readFrom(ctd.log, logStart));
-      if (layers.length === image.layers.length) {
-        phases.prepare = sum(layers, 'prepare');
-        phases.apply = sum(layers, 'apply');
-        phases.commit = sum(layers, 'commit');
-      }
+      if (layers.length === image.layers.length) Object.assign(phases, layerPhases(layers));
       let measured: UsageSample | undefined;
       try {
         if (usage) measured = await usageOf(ctd, sn, snapshotter, image.chainIds, signal);
@@ -141,10 +138,6 @@ async function readFrom(file: string, offset: number): Promise<string> {
   } finally {
     await fh.close();
   }
-}
-
-function sum(layers: readonly LayerSample[], key: keyof LayerSample): number {
-  return layers.reduce((n, l) => n + l[key], 0);
 }
 
 type Sn = (args: readonly string[], signal?: AbortSignal) => ReturnType<Containerd['ctr']>;

@@ -3,8 +3,8 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fail } from '../errors.js';
-import { check, type Timed, timed } from './exec.js';
-import { isRoot, which } from './host.js';
+import { check, stopProcess, type Timed, timed } from './exec.js';
+import { isRoot, missingCommands } from './host.js';
 
 /**
  * A throwaway containerd (Debian's 1.6) for the benchmarks: root, state, socket and log in
@@ -14,7 +14,7 @@ import { isRoot, which } from './host.js';
 
 /** Why containerd cannot be measured here, or undefined when it can. */
 export function containerdUnavailable(): string | undefined {
-  const absent = ['containerd', 'ctr'].filter((c) => !which(c));
+  const absent = missingCommands(['containerd', 'ctr']);
   if (absent.length > 0) return `${absent.join(', ')} not installed`;
   if (!isRoot) return 'needs root';
   return undefined;
@@ -53,18 +53,6 @@ export async function startContainerd(dir: string, sock: string): Promise<ChildP
   const tail = await readFile(join(dir, 'containerd.log'), 'utf8').catch(() => '');
   const last = tail.trim().split('\n').slice(-3).join('; ');
   throw fail('Unavailable', `containerd in ${dir}: did not start: ${last}`);
-}
-
-/** SIGTERM, then SIGKILL after 5 s. */
-export async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGKILL');
-    await exited;
-  }
 }
 
 /** A running daemon and the `ctr` command line bound to it. */

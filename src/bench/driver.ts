@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fail } from '../errors.js';
 import { type Mount, mountAll, unmountAll } from '../snapshots/index.js';
+import { time } from './exec.js';
 import {
   copyUp,
   createFiles,
@@ -13,7 +13,7 @@ import {
   walkTree,
 } from './fs-workload.js';
 import { dropCaches } from './host.js';
-import type { DriverInfo, Phase, RunSample, UsageSample } from './results.js';
+import type { DriverInfo, LayerSample, Phase, RunSample, UsageSample } from './results.js';
 import type { Workload } from './workloads.js';
 
 /**
@@ -51,13 +51,6 @@ export interface DriverEnv {
   readonly dropCaches: boolean;
   /** Real mounts (root); otherwise a single bind mount is read at its source. */
   readonly canMount: boolean;
-}
-
-/** Seconds `fn` takes. */
-export async function time(fn: () => unknown): Promise<number> {
-  const start = performance.now();
-  await fn();
-  return (performance.now() - start) / 1000;
 }
 
 export function maybeDropCaches(env: DriverEnv): void {
@@ -132,4 +125,12 @@ export async function writePhases(
 
 export function driverInfo(engine: 'strata' | 'containerd', snapshotter: string): DriverInfo {
   return { id: `${engine}/${snapshotter}`, label: `${engine} ${snapshotter}`, engine, snapshotter };
+}
+
+/** The prepare, apply and commit phases of a layer-by-layer unpack: each summed over the layers. */
+export function layerPhases(
+  layers: readonly LayerSample[],
+): Pick<Record<Phase, number>, 'prepare' | 'apply' | 'commit'> {
+  const sum = (key: keyof LayerSample) => layers.reduce((n, l) => n + l[key], 0);
+  return { prepare: sum('prepare'), apply: sum('apply'), commit: sum('commit') };
 }

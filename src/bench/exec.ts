@@ -1,10 +1,13 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream/promises';
 import { fail } from '../errors.js';
 
-/** One way for the benchmarks to run a command and time it. */
+/**
+ * How the benchmarks time work: a command from spawn to exit (`timed`), a function in this
+ * process (`time`); and how they stop a daemon they started (`stopProcess`).
+ */
 
 export interface Timed {
   readonly seconds: number;
@@ -107,4 +110,23 @@ export function check(what: string, result: Timed): Timed {
     throw fail('Internal', `${what}: exited with ${result.code}: ${why}`);
   }
   return result;
+}
+
+/** Seconds `fn` takes, in this process (wall clock). */
+export async function time(fn: () => unknown): Promise<number> {
+  const started = performance.now();
+  await fn();
+  return (performance.now() - started) / 1000;
+}
+
+/** SIGTERM, then SIGKILL after `graceMs` (default 5 s); resolves once the process is gone. */
+export async function stopProcess(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, graceMs))]);
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGKILL');
+    await exited;
+  }
 }

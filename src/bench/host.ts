@@ -1,13 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
  * The machine around a benchmark: commands on PATH, scratch directories (unmounted and
- * removed afterwards), page-cache control, and the facts a number is meaningless without
- * (filesystem type, strata's commit).
+ * removed afterwards), page-cache control, free loopback ports, and where strata's own
+ * package is. The facts recorded with a result are in machine.ts.
  */
 
 export const isRoot = process.getuid?.() === 0;
@@ -20,6 +21,11 @@ export function which(command: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The commands of `commands` that are not on PATH. */
+export function missingCommands(commands: readonly string[]): string[] {
+  return commands.filter((c) => which(c) === undefined);
 }
 
 /** A fresh scratch directory under `base`; remove it with `removeTree`. */
@@ -64,21 +70,6 @@ export function dropCaches(): boolean {
   }
 }
 
-/** The filesystem type holding `path` (`tmpfs`, `ext4`, ...), or `unknown`. */
-export function fsType(path: string): string {
-  for (const [cmd, args] of [
-    ['findmnt', ['-no', 'FSTYPE', '-T', path]],
-    ['stat', ['-f', '-c', '%T', path]],
-  ] as const) {
-    try {
-      const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: 'pipe' });
-      const type = out.trim().split('\n')[0]?.trim();
-      if (type) return type;
-    } catch {}
-  }
-  return 'unknown';
-}
-
 /** The directory of strata's package.json above `from` (symlinks resolved), or undefined. */
 export function findRepo(from: string): string | undefined {
   for (let dir = from; ; dir = dirname(dir)) {
@@ -95,40 +86,14 @@ export function findRepo(from: string): string | undefined {
 /** strata's own package directory (where this module was loaded from). */
 export const STRATA_DIR: string | undefined = findRepo(dirname(fileURLToPath(import.meta.url)));
 
-/**
- * The commit measured: `$STRATA_BENCH_COMMIT` (for a build made elsewhere), else git's
- * (12 hex digits, `+dirty` when `src/` has changes), else `unknown`.
- */
-export function gitCommit(repo: string | undefined = STRATA_DIR): string {
-  if (process.env.STRATA_BENCH_COMMIT) return process.env.STRATA_BENCH_COMMIT;
-  if (repo === undefined) return 'unknown';
-  try {
-    const git = (...args: string[]) =>
-      execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', stdio: 'pipe' }).trim();
-    const commit = git('rev-parse', '--short=12', 'HEAD');
-    return git('status', '--porcelain', '--', 'src').length > 0 ? `${commit}+dirty` : commit;
-  } catch {
-    return 'unknown';
-  }
-}
-
-/** The first line a command prints for its version, or undefined when it is missing. */
-export function toolVersion(command: string, args: readonly string[]): string | undefined {
-  if (!which(command)) return undefined;
-  try {
-    const text = execFileSync(command, args, { encoding: 'utf8', stdio: 'pipe' });
-    return text.split('\n')[0]!.trim();
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string };
-    return `${e.stdout ?? ''}${e.stderr ?? ''}`.split('\n')[0]!.trim() || 'present';
-  }
-}
-
-/** The 1-minute load average: other work on the machine shows here. */
-export function loadAverage(): number {
-  try {
-    return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
-  } catch {
-    return Number.NaN;
-  }
+/** A free TCP port on 127.0.0.1 (bound, then released for the caller to bind). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

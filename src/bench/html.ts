@@ -1,9 +1,10 @@
 import { VERSION } from '../version.js';
+import { formatBytes, formatSeconds } from './format.js';
 import type { BenchResults, Cell, Phase, WorkloadInfo } from './results.js';
 import { PHASES } from './results.js';
 import { median } from './stats.js';
 import { esc, lineChart, type Panel, panelChart, type Series, type Unit } from './svg.js';
-import { describeWorkload, formatBytes, formatSeconds } from './table.js';
+import { describeWorkload } from './table.js';
 
 /**
  * The HTML report: one self-contained file (inline CSS and SVG, no script, nothing

@@ -1,3 +1,4 @@
+import { ANNOTATION_REF_NAME } from '../archive/index.js';
 import type { Store } from '../content/index.js';
 import { fail } from '../errors.js';
 import type { ImageManifest } from '../image/index.js';
@@ -18,9 +19,7 @@ export async function* ociArchive(
   const index = {
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: [
-      { mediaType, digest, size, annotations: { 'org.opencontainers.image.ref.name': ref } },
-    ],
+    manifests: [{ mediaType, digest, size, annotations: { [ANNOTATION_REF_NAME]: ref } }],
   };
   yield* small('oci-layout', Buffer.from('{"imageLayoutVersion":"1.0.0"}'));
   yield* small('index.json', Buffer.from(JSON.stringify(index)));

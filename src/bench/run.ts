@@ -1,4 +1,4 @@
-import { cpus, hostname, release, totalmem } from 'node:os';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fail, isCode } from '../errors.js';
 import { defaultSnapshotter, SNAPSHOTTERS, type SnapshotterName } from '../snapshots/index.js';
@@ -8,17 +8,8 @@ import { type Containerd, containerdUnavailable, openContainerd } from './contai
 import { containerdDriver } from './containerd-driver.js';
 import type { BenchDriver, DriverEnv } from './driver.js';
 import { timed } from './exec.js';
-import {
-  dropCaches,
-  fsType,
-  gitCommit,
-  isRoot,
-  loadAverage,
-  removeTree,
-  scratch,
-  toolVersion,
-  which,
-} from './host.js';
+import { dropCaches, isRoot, removeTree, scratch, which } from './host.js';
+import { fsType, gitCommit, hostFacts, loadAverage, toolVersions } from './machine.js';
 import {
   type BenchOptionsRecord,
   type BenchResults,
@@ -163,7 +154,7 @@ export async function runSnapshotterBench(o: SnapshotterBenchOptions): Promise<B
         seed: o.seed,
         registry: o.registry,
       },
-      machine: machineFacts(dir, loadStart, commit),
+      machine: machineOf(dir, loadStart, commit),
       drivers: drivers.map((d) => d.info),
       workloads: infos,
       skipped,
@@ -278,27 +269,15 @@ async function containerdNotes(): Promise<string[]> {
   return notes;
 }
 
-function machineFacts(dir: string, loadStart: number, commit: string): MachineFacts {
-  const tools: Record<string, string> = {};
-  for (const [name, cmd, args] of [
-    ['containerd', 'containerd', ['--version']],
-    ['ctr', 'ctr', ['--version']],
-    ['pigz', 'pigz', ['--version']],
-  ] as const) {
-    const v = toolVersion(cmd, args);
-    if (v) tools[name] = v;
-  }
+/** The machine, as `strata bench snapshotters` results record it. */
+function machineOf(dir: string, loadStart: number, commit: string): MachineFacts {
   return {
     host: hostname(),
-    cpu: cpus()[0]?.model.trim() ?? 'unknown',
-    cores: cpus().length,
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    kernel: release(),
-    node: process.version,
+    ...hostFacts(),
     strataVersion: VERSION,
     strataCommit: commit,
     dir: { path: dir, fsType: fsType(dir) },
     loadAverage: { start: loadStart, end: loadAverage() },
-    tools,
+    tools: toolVersions(['containerd', 'ctr', 'pigz']),
   };
 }

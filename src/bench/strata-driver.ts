@@ -14,12 +14,13 @@ import {
   type BenchDriver,
   type DriverEnv,
   driverInfo,
+  layerPhases,
   maybeDropCaches,
   type RunOutcome,
   readPhases,
-  time,
   writePhases,
 } from './driver.js';
+import { time } from './exec.js';
 import type { LayerSample, Phase, UsageSample } from './results.js';
 import type { Workload } from './workloads.js';
 
@@ -54,9 +55,7 @@ export function strataDriver(strata: Strata, sn: Snapshotter, env: DriverEnv): B
         throw err;
       }
       const { layers, applied } = unpacked;
-      phases.prepare = sum(layers, 'prepare');
-      phases.apply = sum(layers, 'apply');
-      phases.commit = sum(layers, 'commit');
+      Object.assign(phases, layerPhases(layers));
       phases.unpack = unpacked.seconds;
       const measured = usage ? await usageOf(strata.root, sn, image.chainIds) : undefined;
       try {
@@ -119,10 +118,6 @@ async function unpackLayers(
     applied.entries += result.entries;
   }
   return { layers, applied, seconds: (performance.now() - started) / 1000 };
-}
-
-function sum(layers: readonly LayerSample[], key: keyof LayerSample): number {
-  return layers.reduce((n, l) => n + l[key], 0);
 }
 
 /** The image's snapshots as the snapshotter reports them, and du over its directory. */

@@ -112,17 +112,9 @@ export function panelChart(options: {
     const y = y0 + Math.floor(i / cols) * (panelH + 16);
     return `<g class="panel" transform="translate(${x},${y})">${panel(p, options.series)}</g>`;
   });
-  const titleId = `${options.id}-title`;
-  return (
-    `<svg class="chart" id="${esc(options.id)}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" ` +
-    `width="${width}" height="${height}" role="img" aria-labelledby="${esc(titleId)}" ${FONT}>` +
-    `<title id="${esc(titleId)}">${esc(options.title)}</title>` +
-    `<text class="chart-title" x="0" y="22" font-size="16" font-weight="600">${esc(options.title)}</text>` +
-    `<text class="chart-note" x="0" y="40" font-size="11" fill="#555">${esc(options.note ?? 'bars: median; whiskers: min-max over the runs; each panel has its own axis')}</text>` +
-    top.svg +
-    panels.join('') +
-    '</svg>'
-  );
+  const note =
+    options.note ?? 'bars: median; whiskers: min-max over the runs; each panel has its own axis';
+  return chartSvg({ ...options, width, height, note }, top.svg + panels.join(''));
 }
 
 function panel(p: Panel, series: readonly Series[]): string {
@@ -240,15 +232,30 @@ export function lineChart(options: {
       `<path class="line" data-series="${esc(s.key)}" d="${d.join('')}" stroke="${s.color}" stroke-width="2" fill="none"><title>${esc(s.label)}</title></path>`,
     );
   }
-  const titleId = `${options.id}-title`;
+  const frame = { ...options, width, height, note: 'median over the runs' };
+  return chartSvg(frame, `<g transform="translate(${left},0)">${lg.svg}</g>${out.join('')}`);
+}
+
+/** The `<svg>` element of a chart around `body`: its size, accessible title, heading and note. */
+function chartSvg(
+  frame: {
+    readonly id: string;
+    readonly title: string;
+    readonly note: string;
+    readonly width: number;
+    readonly height: number;
+  },
+  body: string,
+): string {
+  const { id, title, note, width, height } = frame;
+  const titleId = `${id}-title`;
   return (
-    `<svg class="chart" id="${esc(options.id)}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" ` +
+    `<svg class="chart" id="${esc(id)}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" ` +
     `width="${width}" height="${height}" role="img" aria-labelledby="${esc(titleId)}" ${FONT}>` +
-    `<title id="${esc(titleId)}">${esc(options.title)}</title>` +
-    `<text class="chart-title" x="0" y="22" font-size="16" font-weight="600">${esc(options.title)}</text>` +
-    `<text class="chart-note" x="0" y="40" font-size="11" fill="#555">median over the runs</text>` +
-    `<g transform="translate(${left},0)">${lg.svg}</g>` +
-    out.join('') +
+    `<title id="${esc(titleId)}">${esc(title)}</title>` +
+    `<text class="chart-title" x="0" y="22" font-size="16" font-weight="600">${esc(title)}</text>` +
+    `<text class="chart-note" x="0" y="40" font-size="11" fill="#555">${esc(note)}</text>` +
+    body +
     '</svg>'
   );
 }

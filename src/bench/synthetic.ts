@@ -10,11 +10,11 @@ import {
   type Descriptor,
   type Digest,
   digester,
-  hostPlatform,
   MediaType,
   parseConfig,
   parseManifest,
 } from '../oci/index.js';
+import { imageDocuments } from './image-documents.js';
 import { type Entry, type Profile, tarBytes } from './profiles.js';
 
 /**
@@ -47,41 +47,19 @@ export async function storeProfile(
     tarSize += stored.tarBytes;
     entries += layer.length;
   }
-  const platform = hostPlatform();
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: platform.architecture,
-      os: platform.os,
-      config: { Cmd: ['/bin/sh'] },
-      rootfs: { type: 'layers', diff_ids: diffIds },
-      history: diffIds.map(() => ({ created_by: `strata bench profile ${profile.name}` })),
-    }),
-  );
-  const configDesc = await storeJson(content, MediaType.ociConfig, config);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MediaType.ociManifest,
-      config: configDesc,
-      layers,
-      annotations: { 'org.opencontainers.image.title': `strata bench ${profile.name}` },
-    }),
-  );
-  const manifestDesc = await storeJson(content, MediaType.ociManifest, manifest);
+  const { config, manifest } = imageDocuments(layers, diffIds, {
+    createdBy: `strata bench profile ${profile.name}`,
+    title: `strata bench ${profile.name}`,
+  });
+  for (const doc of [config, manifest]) {
+    await writeBlob(content, doc.bytes, { expected: doc.descriptor.digest });
+  }
   const image = describeImage(
-    manifestDesc,
-    parseManifest(manifest),
-    parseConfig(config, `config ${configDesc.digest}`),
+    manifest.descriptor,
+    parseManifest(manifest.bytes),
+    parseConfig(config.bytes, `config ${config.descriptor.digest}`),
   );
   return { image, tarBytes: tarSize, entries };
-}
-
-async function storeJson(content: Store, mediaType: string, bytes: Buffer): Promise<Descriptor> {
-  const hash = digester();
-  hash.update(bytes);
-  const digest = hash.digest();
-  await writeBlob(content, bytes, { expected: digest });
-  return { mediaType, digest, size: bytes.length };
 }
 
 /** Streams tar -> gzip -> content store, hashing the tar for the diffID on the way. */

@@ -1,3 +1,4 @@
+import { columns, formatBytes, formatSeconds } from './format.js';
 import type { BenchResults, Cell, DiskUsage, WorkloadInfo } from './results.js';
 import { PHASES } from './results.js';
 import type { Summary } from './stats.js';
@@ -6,22 +7,6 @@ import type { Summary } from './stats.js';
  * The terminal view of a result: per workload, one row per phase and one column per
  * driver, `median (min-max)`; disk usage below.
  */
-
-/** 0.0123 -> "12.3 ms", 2.5 -> "2.50 s". */
-export function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '-';
-  if (s >= 1) return `${s.toFixed(2)} s`;
-  const ms = s * 1000;
-  if (ms < 0.1) return `${(ms * 1000).toFixed(0)} µs`;
-  return `${ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)} ms`;
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(2)} GiB`;
-  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
-  if (n >= 2 ** 10) return `${(n / 2 ** 10).toFixed(1)} KiB`;
-  return `${n} B`;
-}
 
 export function formatSummary(s: Summary | undefined): string {
   if (!s || s.n === 0) return '-';
@@ -43,26 +28,8 @@ export function describeWorkload(w: WorkloadInfo): string {
   return `${parts.join(', ')} (${w.source})`;
 }
 
-/** Aligned columns, two spaces apart. */
-export function columns(rows: readonly (readonly string[])[]): string {
-  const widths: number[] = [];
-  for (const r of rows) {
-    r.forEach((c, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, c.length);
-    });
-  }
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
 /** Every workload's table, with what was skipped and the notes. */
-export function terminalReport(r: BenchResults): string {
+export function snapshotterReport(r: BenchResults): string {
   const out: string[] = [];
   const m = r.machine;
   out.push(

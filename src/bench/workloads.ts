@@ -1,23 +1,14 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { importArchive } from '../archive/index.js';
 import type { Store } from '../content/index.js';
 import { copyToWriter, openWriter } from '../content/index.js';
 import { fail, isCode } from '../errors.js';
 import { type ImageManifest, imageManifests, storeReader, walkImage } from '../image/index.js';
-import {
-  type Descriptor,
-  digestAlgorithm,
-  digestHex,
-  formatReference,
-  parseDigest,
-  parseIndex,
-  parseReference,
-  platformMatcher,
-} from '../oci/index.js';
+import { type Descriptor, formatReference, parseReference, platformMatcher } from '../oci/index.js';
 import { dockerCredentials } from '../registry/index.js';
 import type { Strata } from '../strata/index.js';
+import { layoutBlobPath, layoutIndex, refNameOf } from './oci-layout.js';
 import { findProfile } from './profiles.js';
 import type { WorkloadInfo } from './results.js';
 import { storeProfile } from './synthetic.js';
@@ -171,8 +162,6 @@ function isDirectory(path: string): boolean {
   }
 }
 
-const REF_NAME = 'org.opencontainers.image.ref.name';
-
 /** Copies the image `name` of an OCI layout (its platform's blobs) into the store. */
 async function importLayout(
   content: Store,
@@ -180,16 +169,11 @@ async function importLayout(
   name: string | undefined,
   signal?: AbortSignal,
 ): Promise<Descriptor> {
-  if (!existsSync(join(dir, 'index.json'))) {
-    throw fail('NotFound', `oci layout ${dir}: no index.json`);
-  }
-  const { manifests } = parseIndex(
-    await readFile(join(dir, 'index.json')),
-    `oci layout ${dir}: index.json`,
-  );
-  const named = manifests.filter((m) => name === undefined || m.annotations?.[REF_NAME] === name);
+  const index = await layoutIndex(dir);
+  if (!index) throw fail('NotFound', `oci layout ${dir}: no index.json`);
+  const named = index.filter((m) => name === undefined || refNameOf(m) === name);
   if (named.length !== 1) {
-    const names = manifests.map((m) => m.annotations?.[REF_NAME] ?? m.digest);
+    const names = index.map((m) => refNameOf(m) ?? m.digest);
     throw fail(
       'NotFound',
       `oci layout ${dir}: ${name === undefined ? 'several images, name one' : `no image ${name}`} (${names.join(', ')})`,
@@ -216,11 +200,6 @@ async function copyTree(content: Store, dir: string, desc: Descriptor, signal?: 
   });
 }
 
-function blobPath(dir: string, desc: Descriptor): string {
-  const digest = parseDigest(desc.digest, `oci layout ${dir}: blob`);
-  return join(dir, 'blobs', digestAlgorithm(digest), digestHex(digest));
-}
-
 async function copyBlob(content: Store, dir: string, desc: Descriptor, signal?: AbortSignal) {
   let writer: Awaited<ReturnType<typeof openWriter>>;
   try {
@@ -236,7 +215,7 @@ async function copyBlob(content: Store, dir: string, desc: Descriptor, signal?: 
   }
   try {
     await writer.truncate(0);
-    await copyToWriter(createReadStream(blobPath(dir, desc)), writer, signal);
+    await copyToWriter(createReadStream(layoutBlobPath(dir, desc.digest)), writer, signal);
     await writer.commit({ size: desc.size, expected: desc.digest });
   } catch (err) {
     if (!isCode(err, 'AlreadyExists')) throw err;

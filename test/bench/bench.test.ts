@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseOptions, runBench } from '../../bench/main.js';
-import { MARKERS } from '../../bench/report.js';
+import { runBench } from '../../bench/main.js';
+import { PART_NAMES, parseOptions } from '../../bench/options.js';
+import { docMarkers } from '../../bench/report.js';
 import { isRoot, missing, skipNote, tempDir, which } from '../fixtures/env.js';
 
 // A smoke run of `npm run bench -- --quick`: the harness runs end to end and reports.
@@ -18,7 +19,7 @@ describe.skipIf(reason)(`bench --quick${skipNote(reason)}`, () => {
     const docs = join(dir, 'BENCHMARKS.md');
     await writeFile(
       docs,
-      `# Benchmarks\n\nhand-written\n\n${MARKERS.micro[0]}\nold\n${MARKERS.micro[1]}\n`,
+      `# Benchmarks\n\nhand-written\n\n${docMarkers('micro')[0]}\nold\n${docMarkers('micro')[1]}\n`,
     );
     const options = parseOptions(['--quick', '--json', json, '--update-docs', '--docs', docs]);
     if (options === 'help') throw new Error('unexpected help');
@@ -72,7 +73,7 @@ describe.skipIf(reason)(`bench --quick${skipNote(reason)}`, () => {
     const md = await readFile(docs, 'utf8');
     expect(md).toContain('hand-written');
     expect(md).not.toContain('\nold\n');
-    for (const [begin, end] of Object.values(MARKERS)) {
+    for (const [begin, end] of PART_NAMES.map(docMarkers)) {
       expect(md.split(begin).length, begin).toBe(2);
       expect(md.indexOf(end)).toBeGreaterThan(md.indexOf(begin));
     }

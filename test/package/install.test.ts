@@ -52,13 +52,15 @@ describe('the npm package', () => {
     });
   }, 600_000);
 
-  it('ships the built library and CLI, not the tests or the sources', () => {
+  it('ships the built library and CLI, not the tests, the sources or the bench harness', () => {
     expect(files).toContain('dist/src/cli/main.js');
     expect(files).toContain('dist/src/index.js');
     expect(files).toContain('dist/src/index.d.ts');
     expect(files).toContain('dist/src/apply/apply-worker.js');
     expect(files.filter((f) => f.startsWith('test/') || f.startsWith('src/'))).toEqual([]);
     expect(files.filter((f) => f.includes('/test/'))).toEqual([]);
+    // The benchmark harness (bench/) is built apart, into build/, and not shipped.
+    expect(files.filter((f) => f.startsWith('dist/bench/') || f.startsWith('build/'))).toEqual([]);
   });
 
   it('runs `npx strata version` from the install', async () => {

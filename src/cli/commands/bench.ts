@@ -11,7 +11,7 @@ import {
   readResults,
   runSnapshotterBench,
   selectDrivers,
-  terminalReport,
+  snapshotterReport,
 } from '../../bench/index.js';
 import { isCode } from '../../errors.js';
 import { type Command, flag, listOption, type OptionValues, stringOption } from '../command.js';
@@ -182,7 +182,7 @@ const snapshotters: Command = {
     await writeFile(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
     await writeFile(htmlPath, htmlReport([results]));
     if (ctx.globals.json && json === undefined) printJson(ctx.stdout, results);
-    else ctx.stdout.write(`${terminalReport(results)}\n`);
+    else ctx.stdout.write(`${snapshotterReport(results)}\n`);
     ctx.stderr.write(`bench: wrote ${jsonPath}\nbench: wrote ${htmlPath}\n`);
     return 0;
   },

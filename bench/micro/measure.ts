@@ -2,18 +2,33 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { Gunzip as FflateGunzip } from 'fflate';
-import { applyLayer, decompress } from '../src/apply/index.js';
-import { digester } from '../src/oci/index.js';
-import { check, type FsKind, fsBase, removeTree, scratch, syncAll, timed, which } from './env.js';
-import { FULL_SIZE, generateLayer, type ProfileName, QUICK_SIZE } from './layers.js';
+import { applyLayer, decompress } from '../../src/apply/index.js';
+import {
+  check,
+  FULL_SIZE,
+  generateLayer,
+  mbps,
+  megabytes,
+  type ProfileName,
+  QUICK_SIZE,
+  removeTree,
+  type Summary,
+  scratch,
+  summarize,
+  syncAll,
+  time,
+  timed,
+  which,
+} from '../../src/bench/index.js';
+import { digester } from '../../src/oci/index.js';
+import { type FsKind, fsBase } from '../env.js';
+import { labLayout } from '../images.js';
+import type { BenchOptions } from '../options.js';
 import { chunks, count, parseWithStrata, parseWithTarStream, same } from './parsers.js';
-import { labLayout } from './registry.js';
-import { mbps, type Summary, summarize } from './stats.js';
 
 /**
  * Part 1: the pipeline's stages on seeded layers (and lab/debian's real layer when the lab
@@ -61,13 +76,8 @@ export interface MicroResult {
   readonly rows: readonly MicroRow[];
 }
 
-export interface MicroOptions {
-  readonly quick: boolean;
-  readonly runs: number;
-  readonly fs: readonly FsKind[];
-  readonly profiles: readonly string[];
-  readonly seed: number;
-  readonly labDir: string;
+export interface MicroOptions
+  extends Pick<BenchOptions, 'quick' | 'runs' | 'fs' | 'profiles' | 'seed' | 'labDir'> {
   readonly log: (line: string) => void;
 }
 
@@ -113,7 +123,7 @@ export async function runMicro(options: MicroOptions): Promise<MicroResult> {
         gzBytes: layer.gz.length,
       });
       options.log(
-        `micro: ${name}: ${layer.entries} entries, ${mb(layer.tar.length)} MB tar, ${mb(layer.gz.length)} MB gz`,
+        `micro: ${name}: ${layer.entries} entries, ${megabytes(layer.tar.length)} MB tar, ${megabytes(layer.gz.length)} MB gz`,
       );
       rows.push(...(await measureLayer(layer, work, options)));
     }
@@ -122,8 +132,6 @@ export async function runMicro(options: MicroOptions): Promise<MicroResult> {
   }
   return { profiles, rows };
 }
-
-const mb = (n: number) => (n / 1e6).toFixed(1);
 
 async function loadLayer(name: string, options: MicroOptions): Promise<Layer | undefined> {
   if (name === 'small-files' || name === 'large-files') {
@@ -203,12 +211,6 @@ async function repeated(run: () => Promise<number>): Promise<number> {
     passes++;
   } while (total < 0.2);
   return total / passes;
-}
-
-async function time(fn: () => Promise<unknown> | unknown): Promise<number> {
-  const started = performance.now();
-  await fn();
-  return (performance.now() - started) / 1000;
 }
 
 /** Consumes a stream, checking that it produced `want` bytes. */

@@ -1,25 +1,23 @@
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { check, type FsKind, fsBase, readProbe, timed } from './env.js';
-import { generateLayer, QUICK_SIZE } from './layers.js';
 import {
-  availablePeers,
-  type Peer,
-  type PullRun,
-  type SnapshotterKind,
-  type Target,
-  type Tool,
-} from './peers.js';
-import {
-  type BenchRegistry,
-  imageOf,
-  labLayout,
-  type PushImage,
-  pushImage,
-  startRegistry,
-  treeImage,
-} from './registry.js';
-import { median, pairedRatio, type Summary, summarize } from './stats.js';
+  check,
+  generateLayer,
+  mebibytes,
+  median,
+  megabytes,
+  pairedRatio,
+  QUICK_SIZE,
+  type Summary,
+  summarize,
+  timed,
+} from '../../src/bench/index.js';
+import { type FsKind, fsBase, type SnapshotterKind } from '../env.js';
+import { imageOf, labLayout, treeImage } from '../images.js';
+import type { BenchOptions } from '../options.js';
+import { readProbe } from '../probes.js';
+import { type BenchRegistry, type PushImage, pushImage, startRegistry } from '../registry.js';
+import { availablePeers, type Peer, type PullRun, type Target, type Tool } from './peers.js';
 
 /**
  * Part 2: pull + unpack of whole images from the bench's own registry by strata's CLI and
@@ -79,17 +77,15 @@ export interface E2eResult {
   readonly skipped: readonly string[];
 }
 
-export interface E2eOptions {
-  readonly quick: boolean;
-  readonly runs: number;
-  readonly fs: readonly FsKind[];
-  readonly images: readonly string[];
-  readonly snapshotters: readonly SnapshotterKind[];
-  readonly labDir: string;
-  readonly seed: number;
+export interface E2eOptions
+  extends Pick<
+    BenchOptions,
+    'quick' | 'runs' | 'fs' | 'images' | 'snapshotters' | 'labDir' | 'seed' | 'fetchOnly'
+  > {
+  /** The built CLI measured. */
   readonly strataBin: string;
+  /** The RSS probe module (probes.ts) preloaded into every strata process. */
   readonly probe: string;
-  readonly fetchOnly: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -140,9 +136,7 @@ async function pushImages(
       image: { name: built.name, source: built.source, ref, layers: layers.length, gzBytes },
       target: { host: registry.host, repo, tag: 'latest', layers: layers.map((l) => l.digest) },
     });
-    options.log(
-      `e2e: pushed ${ref} (${layers.length} layers, ${(gzBytes / 1e6).toFixed(1)} MB gz)`,
-    );
+    options.log(`e2e: pushed ${ref} (${layers.length} layers, ${megabytes(gzBytes)} MB gz)`);
   }
   return pushed;
 }
@@ -165,7 +159,7 @@ async function pullAll(
             const r = await peer.pull({ fs, snapshotter, target });
             const k = key(image.name, fs, snapshotter, peer.tool);
             runs.set(k, [...(runs.get(k) ?? []), r]);
-            const rss = r.peakRss ? `, peak RSS ${(r.peakRss / 2 ** 20).toFixed(0)} MiB` : '';
+            const rss = r.peakRss ? `, peak RSS ${mebibytes(r.peakRss)} MiB` : '';
             options.log(
               `e2e: ${fs} run ${run + 1} ${image.name} ${snapshotter} ${peer.tool}: ${r.seconds.toFixed(2)} s${rss}`,
             );

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract as tarStreamExtract } from 'tar-stream';
-import { createTarReader } from '../src/apply/tar-reader.js';
+import { createTarReader } from '../../src/apply/index.js';
 
 /**
  * The two tar parsers compared in part 1, doing the same work per entry: count it and

@@ -1,23 +1,20 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { startContainerd, stopProcess } from '../src/bench/containerd.js';
 import {
   check,
-  childrenCpu,
-  type FsKind,
-  fsBase,
-  isRoot,
-  processCpu,
-  readProbe,
+  containerdUnavailable,
+  missingCommands,
   removeTree,
   scratch,
+  startContainerd,
+  stopProcess,
   syncAll,
   timed,
   vmHwm,
-  which,
-  withChildrenCpu,
-} from './env.js';
+} from '../../src/bench/index.js';
+import { type FsKind, fsBase, type SnapshotterKind } from '../env.js';
+import { childrenCpu, processCpu, readProbe, withChildrenCpu } from '../probes.js';
 
 /**
  * What pulls an image in the end-to-end part, each into a fresh directory on the
@@ -44,8 +41,6 @@ export type Tool =
   | 'containerd'
   | 'curl|pigz|tar'
   | 'curl|pigz|tar parallel';
-
-export type SnapshotterKind = 'overlay' | 'native';
 
 export interface PullRun {
   readonly seconds: number;
@@ -96,11 +91,10 @@ export function availablePeers(options: { strataBin: string; probe: string; fetc
   if (options.fetchOnly) {
     peers.push(strataPeer(options.strataBin, options.probe, 'strata fetch-only'));
   }
-  const ctd = ['containerd', 'ctr'].filter((c) => !which(c));
-  if (ctd.length > 0) skipped.push(`containerd: ${ctd.join(', ')} not installed`);
-  else if (!isRoot) skipped.push('containerd: needs root');
+  const ctd = containerdUnavailable();
+  if (ctd) skipped.push(`containerd: ${ctd}`);
   else peers.push(containerdPeer());
-  const tools = ['bash', 'curl', 'pigz', 'tar', 'sha256sum'].filter((c) => !which(c));
+  const tools = missingCommands(['bash', 'curl', 'pigz', 'tar', 'sha256sum']);
   if (tools.length > 0) skipped.push(`curl|pigz|tar: ${tools.join(', ')} not installed`);
   else peers.push(tarPeer(false), tarPeer(true));
   return { peers, skipped };
