@@ -1,5 +1,4 @@
 import { createReadStream, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { importArchive } from '../archive/index.js';
 import type { Store } from '../content/index.js';
 import { copyToWriter, openWriter } from '../content/index.js';
