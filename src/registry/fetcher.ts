@@ -4,14 +4,7 @@ import type { Descriptor, Reference } from '../oci/index.js';
 import { shortDigest } from '../oci/index.js';
 import { pullScope } from './auth.js';
 import { networkError, RegistryError, statusError } from './errors.js';
-import {
-  type HeaderValue,
-  parseContentRange,
-  parseLength,
-  quote,
-  single,
-  tooLong,
-} from './headers.js';
+import { type HeaderValue, lengthBeyond, parseContentRange, quote, single } from './headers.js';
 import { discard, errorDetail, type HttpResponse } from './http.js';
 import { authorizedSend, retried, type Session } from './request.js';
 import { blobPath } from './resolver.js';
@@ -116,10 +109,8 @@ async function bodyStart(
 ): Promise<number> {
   if (res.status === 200 || res.status === 206) {
     const room = res.status === 200 ? size : size - offset;
-    const declared = parseLength(res.headers['content-length']);
-    if (declared !== undefined && declared > room) {
-      throw fail('FailedPrecondition', tooLong(where, declared, room));
-    }
+    const beyond = lengthBeyond(res.headers['content-length'], room, where);
+    if (beyond) throw fail('FailedPrecondition', beyond);
     if (res.status === 200) return offset;
     checkRange(res.headers['content-range'], offset, size, where);
     return 0;

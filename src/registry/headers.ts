@@ -34,9 +34,14 @@ export function parseLength(value: HeaderValue): number | undefined {
   return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
 }
 
-/** The message for a Content-Length announcing more than the `room` bytes expected. */
-export function tooLong(where: string, declared: number, room: number): string {
-  return `${where}: Content-Length ${declared} is more than the ${room} bytes expected`;
+/**
+ * A Content-Length announcing more than the `room` bytes expected.
+ * @returns the message naming it, or undefined when it is absent, malformed or fits.
+ */
+export function lengthBeyond(value: HeaderValue, room: number, where: string): string | undefined {
+  const declared = parseLength(value);
+  if (declared === undefined || declared <= room) return undefined;
+  return `${where}: Content-Length ${single(value)?.trim()} is more than the ${room} bytes expected`;
 }
 
 export interface ContentRange {
@@ -89,10 +94,17 @@ export function contentDigest(value: HeaderValue, where: string): Digest | undef
   const distinct = [...new Set(values.map((v) => v.trim()))];
   if (distinct.length === 0) return undefined;
   const [first] = distinct;
-  if (distinct.length > 1 || !isDigest(first)) {
+  if (distinct.length > 1) {
+    const values = distinct.map(quote).join(', ');
     throw fail(
       'FailedPrecondition',
-      `${where}: Docker-Content-Digest ${distinct.map(quote).join(', ')} is not a valid digest`,
+      `${where}: Docker-Content-Digest ${values} names several digests`,
+    );
+  }
+  if (!isDigest(first)) {
+    throw fail(
+      'FailedPrecondition',
+      `${where}: Docker-Content-Digest ${quote(first!)} is not a valid digest`,
     );
   }
   return first;

@@ -92,6 +92,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const originOf = (host: RegistryHost): string =>
     plainOrigins.has(host.origin) ? host.origin.replace(/^https:/, 'http:') : host.origin;
 
+  const urlOf = (host: RegistryHost | undefined, target: string): URL =>
+    host ? new URL(`${originOf(host)}${target}`) : new URL(target);
+
   const once = async (
     agent: Agent,
     url: URL,
@@ -109,8 +112,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       ...(request.signal ? { signal: request.signal } : {}),
     });
 
-  /** One hop; on a loopback host that does not speak TLS, falls back to plain HTTP. */
-  async function hop(
+  /** The first hop; on a loopback host that does not speak TLS, falls back to plain HTTP. */
+  async function firstHop(
     host: RegistryHost | undefined,
     target: string,
     url: URL,
@@ -126,7 +129,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       }
       // A loopback registry without TLS: plain HTTP from now on, as containerd does.
       plainOrigins.add(host.origin);
-      const plain = new URL(`${originOf(host)}${target}`);
+      const plain = urlOf(host, target);
       const res = await once(agent, plain, request, headers).catch((e: unknown) => {
         throw networkError(e, `${request.method} ${redact(plain)}`, request.signal);
       });
@@ -146,7 +149,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       ...copyHeaders(req.headers ?? {}),
     };
     let agent = agentFor(host);
-    let answered = await hop(host, target, urlOf(host, target), req, headers, agent);
+    let answered = await firstHop(host, target, urlOf(host, target), req, headers, agent);
     const first = answered.url;
     const subject = `${req.method} ${redact(first)}`;
     const visited = new Set([first.href]);
@@ -182,9 +185,6 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       };
     }
   }
-
-  const urlOf = (host: RegistryHost | undefined, target: string): URL =>
-    host ? new URL(`${originOf(host)}${target}`) : new URL(target);
 
   return {
     send,

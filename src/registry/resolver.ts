@@ -14,7 +14,7 @@ import {
 } from '../oci/index.js';
 import { pullScope } from './auth.js';
 import { statusError } from './errors.js';
-import { contentDigest, type HeaderValue, parseLength, single, tooLong } from './headers.js';
+import { contentDigest, type HeaderValue, lengthBeyond, parseLength, single } from './headers.js';
 import { discard, errorDetail, type HttpResponse, readCapped } from './http.js';
 import { authorizedSend, retried, type Session } from './request.js';
 import type { RegistryHost } from './types.js';
@@ -201,10 +201,10 @@ export async function fetchManifestOn(
     session,
     async () => {
       const res = await getManifest(session, host, ref, request, signal);
-      const declared = parseLength(res.headers['content-length']);
-      if (declared !== undefined && declared > desc.size) {
+      const beyond = lengthBeyond(res.headers['content-length'], desc.size, where);
+      if (beyond) {
         discard(res);
-        throw fail('FailedPrecondition', tooLong(where, declared, desc.size));
+        throw fail('FailedPrecondition', beyond);
       }
       const bytes = await readCapped(res, desc.size, what);
       if (bytes.byteLength !== desc.size) {
