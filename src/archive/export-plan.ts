@@ -1,21 +1,19 @@
 import type { Store } from '../content/index.js';
-import { readBlob } from '../content/index.js';
 import { fail, isCode, throwIfAborted } from '../errors.js';
-import { describeImage, type ImageManifest } from '../image/index.js';
+import {
+  type ArtifactNode,
+  type ChildDecision,
+  describeImage,
+  type ImageManifest,
+  type IndexNode,
+  type ManifestNode,
+  storeReader,
+  type Visitor,
+  walkImage,
+} from '../image/index.js';
 import { findImage, type ImageStore } from '../metadata/index.js';
 import type { Descriptor, Digest } from '../oci/index.js';
-import {
-  formatPlatform,
-  isConfigType,
-  isIndexType,
-  isManifestType,
-  MAX_CONFIG_SIZE,
-  MAX_MANIFEST_SIZE,
-  type Manifest,
-  parseAny,
-  parseConfig,
-  selectManifests,
-} from '../oci/index.js';
+import { formatPlatform, isIndexType, isManifestType } from '../oci/index.js';
 import type { Selection } from './selection.js';
 
 /**
@@ -50,9 +48,16 @@ export async function planExport(
   for (const name of names) {
     throwIfAborted(options.signal);
     const image = findImage(images, name);
-    const walk = new ExportWalk(content, image.name, selection, options.onWarning);
-    await walk.node(image.target, 0);
-    if (walk.manifests.length === 0 && walk.sawImages) {
+    const plan = new ExportVisitor(content, image.name, selection, options.onWarning);
+    await walkImage(image.target, {
+      read: storeReader(content, (desc, { role }) => plan.require(desc, role)),
+      visit: plan,
+      matcher: selection.matcher,
+      all: selection.all,
+      subject: `image ${image.name}`,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (plan.manifests.length === 0 && plan.sawImages) {
       throw fail(
         'NotFound',
         `image ${image.name}: no manifest for ${selection.matcher.description}`,
@@ -61,17 +66,21 @@ export async function planExport(
     out.push({
       name: image.name,
       target: image.target,
-      manifests: walk.manifests,
-      documents: [...walk.documents.values()],
-      layers: [...walk.layers.values()],
+      manifests: plan.manifests,
+      documents: [...plan.documents.values()],
+      layers: [...plan.layers.values()],
     });
   }
   return out;
 }
 
-const MAX_DEPTH = 4;
-
-class ExportWalk {
+/**
+ * What an export keeps of one image: every document, config and layer stored under the
+ * platforms selected, each stored with its descriptor's size; with `all`, a child an index
+ * lists but the store lacks (a pull for one platform stores that one) is skipped, with a
+ * warning for a manifest.
+ */
+class ExportVisitor implements Visitor {
   readonly manifests: ImageManifest[] = [];
   readonly documents = new Map<Digest, Descriptor>();
   readonly layers = new Map<Digest, Descriptor>();
@@ -83,6 +92,55 @@ class ExportWalk {
     private readonly selection: Selection,
     private readonly onWarning: ((message: string) => void) | undefined,
   ) {}
+
+  /** @throws NotFound when `desc` is not stored; FailedPrecondition when its size differs. */
+  async require(desc: Descriptor, role: string): Promise<void> {
+    if (!(await this.stored(desc, role))) {
+      // A layer may have been let go on purpose (pull --discard-unpacked-layers).
+      const hint = role === 'layer' ? ' (discarded after unpacking? pull the image again)' : '';
+      throw fail(
+        'NotFound',
+        `image ${this.name}: ${role} ${desc.digest}: not in the content store${hint}`,
+      );
+    }
+  }
+
+  async child(child: Descriptor): Promise<ChildDecision> {
+    if (await this.stored(child, 'manifest')) return 'walk';
+    // A pull for one platform stores that platform only: export what is there.
+    if (!this.selection.all) await this.require(child, 'manifest');
+    if (isManifestType(child.mediaType) || isIndexType(child.mediaType)) {
+      const p = child.platform ? ` (${formatPlatform(child.platform)})` : '';
+      this.onWarning?.(`image ${this.name}: manifest ${child.digest}${p} not stored: skipped`);
+    }
+    return 'skip';
+  }
+
+  index(node: IndexNode): void {
+    this.documents.set(node.descriptor.digest, node.descriptor);
+  }
+
+  artifact(node: ArtifactNode): void {
+    this.documents.set(node.descriptor.digest, node.descriptor);
+  }
+
+  async manifest({ descriptor, manifest, imageConfig, depth }: ManifestNode): Promise<void> {
+    this.documents.set(descriptor.digest, descriptor);
+    // An image config was checked to be read; an artifact's is checked now.
+    if (!imageConfig) await this.require(manifest.config, 'config');
+    this.documents.set(manifest.config.digest, manifest.config);
+    for (const layer of manifest.layers) {
+      await this.require(layer, 'layer');
+      this.layers.set(layer.digest, layer);
+    }
+    if (!imageConfig) return; // an artifact
+    this.sawImages = true;
+    const image = describeImage(descriptor, manifest, imageConfig);
+    // A manifest that is the image itself is all there is: kept whatever its platform.
+    if (depth === 0 || this.selection.all || this.selection.matcher.match(image.platform)) {
+      this.manifests.push(image);
+    }
+  }
 
   private async stored(desc: Descriptor, role: string): Promise<boolean> {
     try {
@@ -97,67 +155,6 @@ class ExportWalk {
     } catch (err) {
       if (isCode(err, 'NotFound')) return false;
       throw err;
-    }
-  }
-
-  private async require(desc: Descriptor, role: string): Promise<void> {
-    if (!(await this.stored(desc, role))) {
-      // A layer may have been let go on purpose (pull --discard-unpacked-layers).
-      const hint = role === 'layer' ? ' (discarded after unpacking? pull the image again)' : '';
-      throw fail(
-        'NotFound',
-        `image ${this.name}: ${role} ${desc.digest}: not in the content store${hint}`,
-      );
-    }
-  }
-
-  async node(desc: Descriptor, depth: number): Promise<void> {
-    const role = isIndexType(desc.mediaType) ? 'index' : 'manifest';
-    await this.require(desc, role);
-    this.documents.set(desc.digest, desc);
-    const bytes = await readBlob(this.content, desc.digest, { maxSize: MAX_MANIFEST_SIZE });
-    const parsed = parseAny(bytes, `image ${this.name}: ${role} ${desc.digest}`, desc.mediaType);
-    if (parsed.kind === 'manifest') return this.manifest(desc, parsed.manifest, depth === 0);
-    if (depth >= MAX_DEPTH) {
-      throw fail('InvalidArgument', `image ${this.name}: index ${desc.digest}: nested too deeply`);
-    }
-    const { matcher, all } = this.selection;
-    for (const child of selectManifests(parsed.index.manifests, matcher, all)) {
-      const isDocument = isManifestType(child.mediaType) || isIndexType(child.mediaType);
-      if (!(await this.stored(child, 'manifest'))) {
-        // A pull for one platform stores that platform only: export what is there.
-        if (all) {
-          if (isDocument) {
-            const p = child.platform ? ` (${formatPlatform(child.platform)})` : '';
-            this.onWarning?.(
-              `image ${this.name}: manifest ${child.digest}${p} not stored: skipped`,
-            );
-          }
-          continue;
-        }
-        await this.require(child, 'manifest');
-      }
-      if (isDocument) await this.node(child, depth + 1);
-      else this.documents.set(child.digest, child);
-    }
-  }
-
-  private async manifest(desc: Descriptor, manifest: Manifest, top: boolean): Promise<void> {
-    await this.require(manifest.config, 'config');
-    this.documents.set(manifest.config.digest, manifest.config);
-    for (const layer of manifest.layers) {
-      await this.require(layer, 'layer');
-      this.layers.set(layer.digest, layer);
-    }
-    if (!isConfigType(manifest.config.mediaType)) return;
-    this.sawImages = true;
-    const configBytes = await readBlob(this.content, manifest.config.digest, {
-      maxSize: MAX_CONFIG_SIZE,
-    });
-    const image = describeImage(desc, manifest, parseConfig(configBytes));
-    // A manifest that is the image itself is all there is: kept whatever its platform.
-    if (top || this.selection.all || this.selection.matcher.match(image.platform)) {
-      this.manifests.push(image);
     }
   }
 }

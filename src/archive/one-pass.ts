@@ -1,19 +1,9 @@
 import type { Store } from '../content/index.js';
-import { readBlob } from '../content/index.js';
-import { isCode } from '../errors.js';
+import { fail, isCode } from '../errors.js';
 import type { LayerTap } from '../fetch/index.js';
-import { describeImage, type ImageManifest } from '../image/index.js';
+import { describeImage, type ImageManifest, storeReader, walkImage } from '../image/index.js';
 import type { Descriptor, Digest, PlatformMatcher } from '../oci/index.js';
-import {
-  isConfigType,
-  isIndexType,
-  isManifestType,
-  MAX_CONFIG_SIZE,
-  MAX_MANIFEST_SIZE,
-  parseAny,
-  parseConfig,
-  selectManifests,
-} from '../oci/index.js';
+import { isIndexType, isManifestType } from '../oci/index.js';
 import {
   labelConfig,
   ManifestUnpack,
@@ -37,9 +27,8 @@ export class UnpackPlanner {
   /** Layer digest -> the planned unpack that applies it and the layer's position. */
   private readonly owners = new Map<Digest, { unpack: ManifestUnpack; index: number }>();
   private readonly claimed = new Set<Digest>();
-  /** Blobs to read once stored: manifests and indexes named by index.json, then configs. */
-  private readonly watched = new Map<Digest, Descriptor>();
-  private readonly configs = new Map<Digest, Descriptor[]>();
+  /** index.json entries whose walk waits for a blob (a document or a config) to be stored. */
+  private readonly waiting = new Map<Digest, Descriptor[]>();
   private readonly stored = new Set<Digest>();
   private readonly tapped = new Set<Digest>();
 
@@ -49,26 +38,25 @@ export class UnpackPlanner {
     private readonly matcher: PlatformMatcher,
   ) {}
 
-  /** A tar's `index.json`: its manifests are watched for as they are stored. */
+  /** A tar's `index.json`: each image entry is walked as its blobs are stored. */
   watchIndex(entries: readonly Descriptor[]): void {
-    for (const e of entries) this.watch(e);
+    for (const e of entries) {
+      if (isIndexType(e.mediaType) || isManifestType(e.mediaType)) this.waitFor(e.digest, e);
+    }
   }
 
-  /** A blob is in the store (ingested now or before): reads it if it is a watched document. */
+  /**
+   * A blob is in the store (ingested now or before): the walks waiting for it go on, and
+   * plan their image before the archive's next member (its layers) streams by.
+   */
   async blobStored(digest: Digest): Promise<void> {
     this.stored.add(digest);
     const owner = this.owners.get(digest);
     if (owner) owner.unpack.fetched(owner.index);
-    const desc = this.watched.get(digest);
-    if (desc) {
-      this.watched.delete(digest);
-      await this.readDocument(desc).catch(ignoreInvalid);
-    }
-    const waiting = this.configs.get(digest);
-    if (waiting) {
-      this.configs.delete(digest);
-      for (const m of waiting) await this.readImage(m).catch(ignoreInvalid);
-    }
+    const entries = this.waiting.get(digest);
+    if (!entries) return;
+    this.waiting.delete(digest);
+    for (const entry of entries) await this.follow(entry).catch(ignoreInvalid);
   }
 
   /** A tap for a layer whose ingest starts from zero, when a planned unpack can take it now. */
@@ -128,36 +116,31 @@ export class UnpackPlanner {
     await Promise.all(all.map((u) => u.abort(reason)));
   }
 
-  private watch(desc: Descriptor): void {
-    if (isIndexType(desc.mediaType) || isManifestType(desc.mediaType)) {
-      this.watched.set(desc.digest, desc);
-    }
+  /**
+   * Walks an entry (this host's platform only) as far as the blobs stored so far go; the
+   * first one missing makes the entry wait for it. Walking again from the entry is cheap:
+   * a few small documents, read from the store.
+   */
+  private async follow(entry: Descriptor): Promise<void> {
+    await walkImage(entry, {
+      read: storeReader(this.content, async (desc) => {
+        if (this.stored.has(desc.digest)) return;
+        this.waitFor(desc.digest, entry);
+        throw fail('NotFound', `blob ${desc.digest}: not stored yet`);
+      }),
+      matcher: this.matcher,
+      visit: {
+        manifest: async ({ descriptor, manifest, imageConfig }) => {
+          if (!imageConfig) return; // an artifact: nothing to unpack
+          const image = describeImage(descriptor, manifest, imageConfig);
+          if (this.matcher.match(image.platform)) await this.plan(image);
+        },
+      },
+    });
   }
 
-  private async readDocument(desc: Descriptor): Promise<void> {
-    const bytes = await readBlob(this.content, desc.digest, { maxSize: MAX_MANIFEST_SIZE });
-    const parsed = parseAny(bytes, `manifest ${desc.digest}`, desc.mediaType);
-    if (parsed.kind === 'index') {
-      for (const child of selectManifests(parsed.index.manifests, this.matcher, false)) {
-        this.watch(child);
-        if (this.stored.has(child.digest)) await this.blobStored(child.digest);
-      }
-      return;
-    }
-    const config = parsed.manifest.config;
-    if (!isConfigType(config.mediaType)) return; // an artifact: nothing to unpack
-    this.configs.set(config.digest, [...(this.configs.get(config.digest) ?? []), desc]);
-    if (this.stored.has(config.digest)) await this.blobStored(config.digest);
-  }
-
-  private async readImage(desc: Descriptor): Promise<void> {
-    const bytes = await readBlob(this.content, desc.digest, { maxSize: MAX_MANIFEST_SIZE });
-    const manifest = parseAny(bytes, `manifest ${desc.digest}`, desc.mediaType);
-    if (manifest.kind !== 'manifest') return;
-    const config = manifest.manifest.config;
-    const configBytes = await readBlob(this.content, config.digest, { maxSize: MAX_CONFIG_SIZE });
-    const image = describeImage(desc, manifest.manifest, parseConfig(configBytes));
-    if (this.matcher.match(image.platform)) await this.plan(image);
+  private waitFor(digest: Digest, entry: Descriptor): void {
+    this.waiting.set(digest, [...(this.waiting.get(digest) ?? []), entry]);
   }
 }
 

@@ -1,18 +1,15 @@
 import type { Readable, Writable } from 'node:stream';
-import { readBlob } from '../content/index.js';
 import { fail, isCode, throwIfAborted } from '../errors.js';
 import { fetchImage } from '../fetch/index.js';
+import { storeReader, walkImage } from '../image/index.js';
 import { childGcLabels } from '../labels.js';
-import type { Descriptor } from '../oci/index.js';
+import type { Descriptor, Digest } from '../oci/index.js';
 import {
   formatReference,
   isIndexType,
-  MAX_MANIFEST_SIZE,
   onlyPlatform,
-  parseIndex,
   parsePlatform,
   parseReference,
-  selectManifests,
 } from '../oci/index.js';
 import { type Strata, underLease } from '../strata/index.js';
 import { exportImages } from './export.js';
@@ -126,15 +123,26 @@ async function fetchPlatforms(strata: Strata, ref: string, options: PreloadCreat
 
 /** Each fetch labelled the index with its own platform: label it with them all. */
 async function labelPlatforms(strata: Strata, index: Descriptor, platforms: readonly string[]) {
-  const bytes = await readBlob(strata.content, index.digest, { maxSize: MAX_MANIFEST_SIZE });
-  const manifests = parseIndex(bytes, `index ${index.digest}`).manifests;
-  const wanted = new Set(
-    platforms.flatMap((p) =>
-      selectManifests(manifests, onlyPlatform(parsePlatform(p)), false).map((m) => m.digest),
-    ),
-  );
+  const wanted = new Set<Digest>();
+  let listed: readonly Descriptor[] = [];
+  for (const p of platforms) {
+    // The index's children for `p`, as the fetch for `p` selected them; none walked further.
+    await walkImage(index, {
+      read: storeReader(strata.content),
+      matcher: onlyPlatform(parsePlatform(p)),
+      visit: {
+        index: (node) => {
+          listed = node.index.manifests;
+        },
+        child: (child) => {
+          wanted.add(child.digest);
+          return 'skip';
+        },
+      },
+    });
+  }
   const present: Descriptor[] = [];
-  for (const m of manifests) {
+  for (const m of listed) {
     if (!wanted.has(m.digest)) continue;
     const stored = await strata.content.info(m.digest).catch(() => undefined);
     if (stored) present.push(m);

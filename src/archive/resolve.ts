@@ -2,24 +2,30 @@ import { detectCompression } from '../apply/index.js';
 import type { Store } from '../content/index.js';
 import { readBlob, writeBlob } from '../content/index.js';
 import { fail } from '../errors.js';
-import { describeImage, type ImageManifest } from '../image/index.js';
+import {
+  type ArtifactNode,
+  type ChildDecision,
+  describeImage,
+  type ImageManifest,
+  type IndexNode,
+  type ManifestNode,
+  storeReader,
+  type Visitor,
+  walkImage,
+} from '../image/index.js';
 import { childGcLabels } from '../labels.js';
 import type { Descriptor } from '../oci/index.js';
 import {
   type Digest,
   digestOf,
   formatPlatform,
-  isConfigType,
   isIndexType,
   isManifestType,
   MAX_CONFIG_SIZE,
-  MAX_MANIFEST_SIZE,
-  type Manifest,
   MediaType,
   type PlatformMatcher,
   parseAny,
   parseConfig,
-  selectManifests,
 } from '../oci/index.js';
 import { type ArchiveContents, missingBlob } from './contents.js';
 import {
@@ -61,9 +67,6 @@ export interface ResolveOptions {
   readonly onWarning?: (message: string) => void;
 }
 
-/** Indexes nest; deeper than this is refused. */
-const MAX_DEPTH = 4;
-
 /**
  * @throws InvalidArgument (malformed archive or names), NotFound (missing blobs, no image
  *   for the platform), FailedPrecondition (unsupported layout version)
@@ -102,7 +105,12 @@ class Collected {
   readonly layers = new Map<Digest, Descriptor>();
   readonly labels = new Map<Digest, Record<string, string>>();
 
-  add(names: readonly string[], target: Descriptor, manifests: ImageManifest[], walk: Walk) {
+  add(
+    names: readonly string[],
+    target: Descriptor,
+    manifests: ImageManifest[],
+    walk: { readonly layers: Map<Digest, Descriptor>; readonly labels: LabelMap },
+  ) {
     const plain = { mediaType: target.mediaType, digest: target.digest, size: target.size };
     for (const name of names) this.images.set(name, { name, target: plain, manifests });
     for (const [d, l] of walk.layers) this.layers.set(d, l);
@@ -123,8 +131,15 @@ async function ociEntry(
     return;
   }
   if (!options.all && entry.platform && !options.matcher.match(entry.platform)) return;
-  const walk = new Walk(contents, content, options);
-  const manifests = await walk.node(entry, 0);
+  const walk = new ImportVisitor(contents, options.all);
+  await walkImage(entry, {
+    read: storeReader(content, (desc, { role }) => contents.ensure(desc, role)),
+    visit: walk,
+    matcher: options.matcher,
+    all: options.all,
+    subject: archive,
+  });
+  const manifests = walk.found;
   const kept = manifests.filter((m) => options.all || options.matcher.match(m.platform));
   // Nothing for the platforms asked; an artifact (no image config) is kept as pull keeps it.
   if (kept.length === 0 && (walk.images > 0 || walk.manifests === 0)) return;
@@ -140,61 +155,51 @@ async function ociEntry(
   out.add([name], entry, kept, walk);
 }
 
-/** One entry's walk: its images, layers and labels, kept only if the entry is recorded. */
-class Walk {
+type LabelMap = Map<Digest, Record<string, string>>;
+
+/**
+ * One entry's walk: its images, layers and labels, kept only if the entry is recorded. With
+ * `all`, a child an index lists but the archive lacks is skipped (an export for one
+ * platform); otherwise it is an error naming the index.
+ */
+class ImportVisitor implements Visitor {
+  readonly found: ImageManifest[] = [];
   readonly layers = new Map<Digest, Descriptor>();
-  readonly labels = new Map<Digest, Record<string, string>>();
+  readonly labels: LabelMap = new Map();
   /** Manifests walked, and those of images (with an image config). */
   manifests = 0;
   images = 0;
 
   constructor(
     private readonly contents: ArchiveContents,
-    private readonly content: Store,
-    private readonly o: ResolveOptions,
+    private readonly all: boolean,
   ) {}
 
-  async node(desc: Descriptor, depth: number): Promise<ImageManifest[]> {
-    const { archive } = this.contents;
-    const role = isIndexType(desc.mediaType) ? 'index' : 'manifest';
-    await this.contents.ensure(desc, role);
-    const bytes = await readBlob(this.content, desc.digest, { maxSize: MAX_MANIFEST_SIZE });
-    const parsed = parseAny(bytes, `${archive}: ${role} ${desc.digest}`, desc.mediaType);
-    if (parsed.kind === 'manifest') return this.manifest(desc, parsed.manifest);
-    if (depth >= MAX_DEPTH) {
-      throw fail('InvalidArgument', `${archive}: index ${desc.digest}: nested too deeply`);
-    }
-    const found: ImageManifest[] = [];
-    const kept: Descriptor[] = [];
-    for (const child of selectManifests(parsed.index.manifests, this.o.matcher, this.o.all)) {
-      if (!(await this.contents.has(child))) {
-        // An archive may hold some platforms of an index (an export for one platform).
-        if (this.o.all) continue;
-        const platform = child.platform ? ` (${formatPlatform(child.platform)})` : '';
-        throw missingBlob(archive, `manifest${platform} of index ${desc.digest}:`, child.digest);
-      }
-      kept.push(child);
-      if (isManifestType(child.mediaType) || isIndexType(child.mediaType)) {
-        found.push(...(await this.node(child, depth + 1)));
-      } else await this.contents.ensure(child, 'blob');
-    }
-    this.labels.set(desc.digest, childGcLabels(desc, { manifests: kept }));
-    return found;
+  async child(child: Descriptor, parent: IndexNode): Promise<ChildDecision> {
+    if (await this.contents.has(child)) return 'walk';
+    if (this.all) return 'skip'; // an archive may hold some platforms of an index
+    const platform = child.platform ? ` (${formatPlatform(child.platform)})` : '';
+    const role = `manifest${platform} of index ${parent.descriptor.digest}:`;
+    throw missingBlob(this.contents.archive, role, child.digest);
   }
 
-  private async manifest(desc: Descriptor, manifest: Manifest): Promise<ImageManifest[]> {
-    const { archive } = this.contents;
-    await this.contents.ensure(manifest.config, 'config');
+  afterIndex(node: IndexNode, walked: readonly Descriptor[]): void {
+    this.labels.set(node.descriptor.digest, childGcLabels(node.descriptor, { manifests: walked }));
+  }
+
+  async artifact(node: ArtifactNode): Promise<void> {
+    await this.contents.ensure(node.descriptor, 'blob');
+  }
+
+  async manifest({ descriptor, manifest, imageConfig }: ManifestNode): Promise<void> {
+    // An image config was brought in to be read; an artifact's is brought in now.
+    if (!imageConfig) await this.contents.ensure(manifest.config, 'config');
     for (const layer of manifest.layers) this.layers.set(layer.digest, layer);
-    this.labels.set(desc.digest, childGcLabels(desc, manifest));
+    this.labels.set(descriptor.digest, childGcLabels(descriptor, manifest));
     this.manifests++;
-    if (!isConfigType(manifest.config.mediaType)) return []; // an artifact, not an image
+    if (!imageConfig) return; // an artifact, not an image
     this.images++;
-    const what = `${archive}: config ${manifest.config.digest}`;
-    const bytes = await readBlob(this.content, manifest.config.digest, {
-      maxSize: MAX_CONFIG_SIZE,
-    });
-    return [describeImage(desc, manifest, parseConfig(bytes, what))];
+    this.found.push(describeImage(descriptor, manifest, imageConfig));
   }
 }
 
@@ -241,10 +246,10 @@ async function dockerEntry(
     );
   }
   await writeBlob(content, manifestBytes, { expected: desc.digest });
-  const walk = new Walk(contents, content, options);
-  walk.labels.set(desc.digest, childGcLabels(desc, manifest.manifest));
-  for (const l of layers) walk.layers.set(l.digest, l);
-  out.add(names, desc, [image], walk);
+  out.add(names, desc, [image], {
+    layers: new Map(layers.map((l) => [l.digest, l])),
+    labels: new Map([[desc.digest, childGcLabels(desc, manifest.manifest)]]),
+  });
 }
 
 /** A docker-save layer's media type, from its first bytes (containerd's detectLayerMediaType). */

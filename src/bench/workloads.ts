@@ -1,20 +1,10 @@
 import { createReadStream, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { importArchive } from '../archive/index.js';
 import type { Store } from '../content/index.js';
 import { copyToWriter, openWriter } from '../content/index.js';
 import { fail, isCode } from '../errors.js';
-import { type ImageManifest, imageManifests } from '../image/index.js';
-import {
-  type Descriptor,
-  formatReference,
-  isIndexType,
-  isManifestType,
-  parseAny,
-  parseReference,
-  platformMatcher,
-  selectManifests,
-} from '../oci/index.js';
+import { type ImageManifest, imageManifests, storeReader, walkImage } from '../image/index.js';
+import { type Descriptor, formatReference, parseReference, platformMatcher } from '../oci/index.js';
 import { dockerCredentials } from '../registry/index.js';
 import type { Strata } from '../strata/index.js';
 import { layoutBlobPath, layoutIndex, refNameOf } from './oci-layout.js';
@@ -194,21 +184,19 @@ async function importLayout(
 
 /** Copies a descriptor and what it references (this platform only, below an index). */
 async function copyTree(content: Store, dir: string, desc: Descriptor, signal?: AbortSignal) {
-  await copyBlob(content, dir, desc, signal);
-  if (!isIndexType(desc.mediaType) && !isManifestType(desc.mediaType)) return;
-  const parsed = parseAny(
-    await readFile(layoutBlobPath(dir, desc.digest)),
-    `manifest ${desc.digest}`,
-  );
-  if (parsed.kind === 'index') {
-    for (const child of selectManifests(parsed.index.manifests, platformMatcher({}), false)) {
-      await copyTree(content, dir, child, signal);
-    }
-    return;
-  }
-  for (const child of [parsed.manifest.config, ...parsed.manifest.layers]) {
-    await copyBlob(content, dir, child, signal);
-  }
+  const copy = (d: Descriptor) => copyBlob(content, dir, d, signal);
+  await walkImage(desc, {
+    read: storeReader(content, copy),
+    matcher: platformMatcher({}),
+    subject: `oci layout ${dir}`,
+    ...(signal ? { signal } : {}),
+    visit: {
+      artifact: (node) => copy(node.descriptor),
+      manifest: async ({ manifest }) => {
+        for (const child of [manifest.config, ...manifest.layers]) await copy(child);
+      },
+    },
+  });
 }
 
 async function copyBlob(content: Store, dir: string, desc: Descriptor, signal?: AbortSignal) {

@@ -26,14 +26,15 @@ export async function openWriter(
 /**
  * Reads a whole blob into memory, refusing blobs over `maxSize` (manifests, configs and
  * other JSON; never layers).
- * @throws NotFound; ResourceExhausted when the blob is larger than maxSize.
+ * @throws NotFound; ResourceExhausted when the blob is larger than maxSize; Aborted.
  */
 export async function readBlob(
   provider: Provider,
   digest: Digest,
-  options: { maxSize: number },
+  options: { readonly maxSize: number; readonly signal?: AbortSignal },
 ): Promise<Buffer> {
-  const { size } = await provider.info(digest);
+  const signal = options.signal ? { signal: options.signal } : {};
+  const { size } = await provider.info(digest, signal);
   if (size > options.maxSize) {
     throw fail(
       'ResourceExhausted',
@@ -41,7 +42,7 @@ export async function readBlob(
     );
   }
   const chunks: Buffer[] = [];
-  for await (const chunk of await provider.reader(digest)) chunks.push(chunk as Buffer);
+  for await (const chunk of await provider.reader(digest, signal)) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
 

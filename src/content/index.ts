@@ -9,6 +9,7 @@
 export { copyToWriter, openWriter, readBlob, writeBlob } from './helpers.js';
 export { type BlobInfo, type BlobStore, openBlobStore } from './local-store.js';
 export type {
+  CallOptions,
   CommitOptions,
   Info,
   Ingester,

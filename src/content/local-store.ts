@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { fail, fromSystem, throwIfAborted } from '../errors.js';
+import { abortError, fail, fromSystem, throwIfAborted } from '../errors.js';
 import { type Digest, digestHex, isDigest, parseDigest, shortDigest } from '../oci/index.js';
 import type { Provider, ReaderOptions, ScopedStatus, Writer, WriterOptions } from './types.js';
 import {
@@ -93,8 +93,11 @@ export async function openBlobStore(dir: string): Promise<BlobStore> {
         throw fail('InvalidArgument', `content ${digest}: offset ${start} outside 0..${size}`);
       }
       const end = options.length === undefined ? size : Math.min(size, start + options.length);
-      if (end === start) return Readable.from([]);
-      return createReadStream(blobPath(digest), { start, end: end - 1 });
+      const stream =
+        end === start
+          ? Readable.from([])
+          : createReadStream(blobPath(digest), { start, end: end - 1 });
+      return abortable(stream, options.signal);
     },
 
     async delete(digest: Digest): Promise<void> {
@@ -202,4 +205,16 @@ async function sweepIngest(dir: string): Promise<void> {
   } finally {
     await lock.close();
   }
+}
+
+/** Destroys `stream` with an Aborted error when `signal` fires (listener removed on close). */
+function abortable(stream: Readable, signal: AbortSignal | undefined): Readable {
+  if (!signal) return stream;
+  const onAbort = () => stream.destroy(abortError(signal));
+  if (signal.aborted) onAbort();
+  else {
+    signal.addEventListener('abort', onAbort, { once: true });
+    stream.once('close', () => signal.removeEventListener('abort', onAbort));
+  }
+  return stream;
 }

@@ -71,7 +71,12 @@ export interface Writer {
   status(): Promise<Status>;
 }
 
-export interface ReaderOptions {
+/** Every role method takes one: an aborted signal fails the call with Aborted. */
+export interface CallOptions {
+  readonly signal?: AbortSignal;
+}
+
+export interface ReaderOptions extends CallOptions {
   /** Byte offset to start from (default 0). */
   readonly offset?: number;
   /** Bytes to read (default: to the end). */
@@ -79,9 +84,12 @@ export interface ReaderOptions {
 }
 
 export interface Provider {
-  /** @throws NotFound */
-  info(digest: Digest): Promise<Info>;
-  /** A stream of the blob's bytes. @throws NotFound */
+  /** @throws NotFound, Aborted */
+  info(digest: Digest, options?: CallOptions): Promise<Info>;
+  /**
+   * A stream of the blob's bytes; the signal also destroys the stream (with Aborted).
+   * @throws NotFound, InvalidArgument (an offset outside the blob), Aborted
+   */
   reader(digest: Digest, options?: ReaderOptions): Promise<Readable>;
 }
 
@@ -91,20 +99,36 @@ export interface Ingester {
 }
 
 export interface IngestManager {
-  /** @throws NotFound */
-  status(ref: string): Promise<Status>;
-  listStatuses(): Promise<Status[]>;
-  /** Removes an ingest and its bytes. @throws NotFound, Unavailable */
-  abort(ref: string): Promise<void>;
+  /** @throws NotFound, Aborted */
+  status(ref: string, options?: CallOptions): Promise<Status>;
+  /** @throws Aborted */
+  listStatuses(options?: CallOptions): Promise<Status[]>;
+  /** Removes an ingest and its bytes. @throws NotFound, Unavailable, Aborted */
+  abort(ref: string, options?: CallOptions): Promise<void>;
 }
 
 export interface Manager {
-  /** Replaces the labels (all of them, or only the `labels.<key>` fieldpaths given). */
-  update(digest: Digest, labels: Labels, fieldpaths?: readonly string[]): Promise<Info>;
-  /** Calls `fn` for every blob matching any of `filters` (containerd filter syntax). */
-  walk(fn: (info: Info) => void | Promise<void>, filters?: readonly string[]): Promise<void>;
-  /** @throws NotFound */
-  delete(digest: Digest): Promise<void>;
+  /**
+   * Replaces the labels (all of them, or only the `labels.<key>` fieldpaths given).
+   * @throws NotFound, InvalidArgument (a label), Aborted
+   */
+  update(
+    digest: Digest,
+    labels: Labels,
+    fieldpaths?: readonly string[],
+    options?: CallOptions,
+  ): Promise<Info>;
+  /**
+   * Calls `fn` for every blob matching any of `filters` (containerd filter syntax).
+   * @throws InvalidArgument (a filter), Aborted
+   */
+  walk(
+    fn: (info: Info) => void | Promise<void>,
+    filters?: readonly string[],
+    options?: CallOptions,
+  ): Promise<void>;
+  /** @throws NotFound, Aborted */
+  delete(digest: Digest, options?: CallOptions): Promise<void>;
 }
 
 export interface Store extends Provider, Ingester, IngestManager, Manager {}

@@ -1,22 +1,19 @@
 import { readBlob } from '../content/index.js';
 import { fail } from '../errors.js';
+import {
+  type ArtifactNode,
+  configPlatform,
+  type ImageReader,
+  type IndexNode,
+  type ManifestNode,
+  type Visitor,
+  walkImage,
+} from '../image/index.js';
 import { childGcLabels } from '../labels.js';
 import type { Descriptor, PlatformMatcher } from '../oci/index.js';
-import {
-  formatReference,
-  type ImageConfig,
-  isConfigType,
-  isIndexType,
-  isManifestType,
-  MAX_CONFIG_SIZE,
-  type Manifest,
-  parseAny,
-  parseConfig,
-  parseReference,
-  platformMatcher,
-  selectManifests,
-} from '../oci/index.js';
+import { formatReference, isIndexType, parseReference, platformMatcher } from '../oci/index.js';
 import { createRegistryClient, dockerCredentials } from '../registry/index.js';
+import { type FailFast, failFast } from './fail-fast.js';
 import { createLimiter } from './limiter.js';
 import { type BlobContext, ensureBlob, storeManifest } from './store.js';
 import type { FetchOptions, FetchResult, FetchTarget } from './types.js';
@@ -28,7 +25,8 @@ import type { FetchOptions, FetchResult, FetchTarget } from './types.js';
  * stored before their parents, so a stored manifest always has its blobs; a failed or
  * cancelled fetch keeps partial ingests for the next run to resume. Recording an image is
  * the caller's (the pull operation, `strata/pull.ts`).
- * @throws InvalidArgument (reference, platform), NotFound (image or platform),
+ * @throws InvalidArgument (reference, platform, a malformed document, indexes nested too
+ *   deeply), NotFound (image or platform),
  *   FailedPrecondition (digest mismatch, schema1), Unauthenticated, PermissionDenied,
  *   Unavailable, Aborted
  */
@@ -56,31 +54,48 @@ export async function fetchImage(
     emit({ phase: 'resolving', id: name });
     const top = await repo.resolve({ signal: controller.signal });
     emit({ phase: 'resolved', id: name, message: top.digest, kind: kindOf(top) });
-    const walker = new Walker(
-      {
-        content: target.content,
-        repo,
-        limiter: createLimiter(Math.max(1, options.maxConcurrentDownloads ?? 3)),
-        signal: controller.signal,
-        emit,
-      },
-      { name, matcher, all: options.allPlatforms === true, options, controller },
-    );
-    await walker.handle(top);
-    if (walker.manifests.length === 0) {
+    const ctx: BlobContext = {
+      content: target.content,
+      repo,
+      limiter: createLimiter(Math.max(1, options.maxConcurrentDownloads ?? 3)),
+      signal: controller.signal,
+      emit,
+    };
+    const fetch = await walkFetch(ctx, top, { name, matcher, options, controller });
+    if (fetch.manifests.length === 0) {
       throw fail('NotFound', `${name}: no manifest for ${matcher.description}`);
     }
     return {
       ref: parsed,
       name,
       target: top,
-      manifests: walker.manifests,
-      blobs: [...walker.blobs.values()],
+      manifests: fetch.manifests,
+      blobs: [...fetch.blobs.values()],
     };
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     if (!options.client) await client.close();
   }
+}
+
+/** Walks the image from the registry into the store; children fetched concurrently. */
+async function walkFetch(
+  ctx: BlobContext,
+  top: Descriptor,
+  s: { name: string; matcher: PlatformMatcher; options: FetchOptions; controller: AbortController },
+): Promise<FetchVisitor> {
+  const group = failFast(s.controller);
+  const fetch = new FetchVisitor(ctx, s.name, s.options, group);
+  await walkImage(top, {
+    read: fetch.read,
+    visit: fetch,
+    matcher: s.matcher,
+    all: s.options.allPlatforms === true,
+    signal: ctx.signal,
+    subject: s.name,
+    runChildren: (tasks) => group.all(tasks),
+  });
+  return fetch;
 }
 
 function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
@@ -94,73 +109,57 @@ function kindOf(desc: Descriptor): string {
   return isIndexType(desc.mediaType) ? 'index' : 'manifest';
 }
 
-interface WalkSettings {
-  readonly name: string;
-  readonly matcher: PlatformMatcher;
-  readonly all: boolean;
-  readonly options: FetchOptions;
-  readonly controller: AbortController;
-}
-
-class Walker {
+/**
+ * What the fetch does at each node of the walk: documents come from the registry, configs
+ * and layers go into the store (an image config is read back from there), and each
+ * manifest and index is stored once its children are, with its GC labels.
+ */
+class FetchVisitor implements Visitor {
   readonly manifests: Descriptor[] = [];
   readonly blobs = new Map<string, Descriptor>();
   private readonly pending = new Map<string, Promise<unknown>>();
-  private firstError: unknown;
 
   constructor(
     private readonly ctx: BlobContext,
-    private readonly s: WalkSettings,
+    private readonly name: string,
+    private readonly options: FetchOptions,
+    private readonly group: FailFast,
   ) {}
 
-  /** Fetches `desc` and what it references; stores `desc` last. */
-  async handle(desc: Descriptor): Promise<void> {
-    await this.once(desc, async () => {
-      const bytes = await this.ctx.repo.fetchManifest(desc, { signal: this.ctx.signal });
-      const parsed = parseAny(bytes, `${this.s.name}: ${desc.digest}`, desc.mediaType);
-      if (parsed.kind === 'index') {
-        const children = selectManifests(parsed.index.manifests, this.s.matcher, this.s.all);
-        await this.all(children.map((child) => () => this.child(child)));
-        await storeManifest(
-          this.ctx,
-          desc,
-          bytes,
-          'index',
-          childGcLabels(desc, { manifests: children }),
-        );
-      } else {
-        await this.manifest(desc, parsed.manifest, bytes);
-      }
-    });
+  /** The registry reader: documents fetched by digest; a config fetched into the store first. */
+  readonly read: ImageReader = async (desc, { role, maxSize, signal }) => {
+    const call = signal ? { signal } : {};
+    if (role === 'config') {
+      await this.blob(desc, 'config');
+      return readBlob(this.ctx.content, desc.digest, { maxSize, ...call });
+    }
+    this.blobs.set(desc.digest, desc);
+    return this.ctx.repo.fetchManifest(desc, call);
+  };
+
+  async afterIndex(node: IndexNode, walked: readonly Descriptor[]): Promise<void> {
+    const labels = childGcLabels(node.descriptor, { manifests: walked });
+    await storeManifest(this.ctx, node.descriptor, node.bytes, 'index', labels);
   }
 
-  private async child(desc: Descriptor): Promise<void> {
-    if (isManifestType(desc.mediaType) || isIndexType(desc.mediaType)) return this.handle(desc);
-    // Anything else an index points at (an artifact) is fetched, not read.
-    await this.blob(desc, 'blob');
+  /** Anything else an index points at (an artifact) is fetched, not read. */
+  async artifact(node: ArtifactNode): Promise<void> {
+    await this.blob(node.descriptor, 'blob');
   }
 
-  private async manifest(desc: Descriptor, manifest: Manifest, bytes: Buffer): Promise<void> {
-    await this.blob(manifest.config, 'config');
-    const imageConfig = await this.readConfig(manifest.config);
-    const platform =
-      desc.platform ??
-      (imageConfig
-        ? {
-            os: imageConfig.os,
-            architecture: imageConfig.architecture,
-            ...(imageConfig.variant ? { variant: imageConfig.variant } : {}),
-          }
-        : undefined);
+  async manifest(node: ManifestNode): Promise<void> {
+    const { descriptor: desc, manifest, imageConfig } = node;
+    await this.blob(manifest.config, 'config'); // an artifact's config too (not read)
+    const platform = desc.platform ?? (imageConfig ? configPlatform(imageConfig) : undefined);
     const common = {
-      name: this.s.name,
+      name: this.name,
       config: manifest.config,
       ...(imageConfig ? { imageConfig } : {}),
       ...(platform ? { platform } : {}),
     };
-    const { onManifest, onLayerFetched, layerTap } = this.s.options;
+    const { onManifest, onLayerFetched, layerTap } = this.options;
     await onManifest?.({ ...common, descriptor: desc, manifest }, { signal: this.ctx.signal });
-    await this.all(
+    await this.group.all(
       manifest.layers.map((layer, index) => async () => {
         const diffId = imageConfig?.rootfs.diff_ids[index];
         const fetched = { ...common, manifest: desc, index, layer, ...(diffId ? { diffId } : {}) };
@@ -170,14 +169,8 @@ class Walker {
         await onLayerFetched?.(fetched, { signal: this.ctx.signal });
       }),
     );
-    await storeManifest(this.ctx, desc, bytes, 'manifest', childGcLabels(desc, manifest));
+    await storeManifest(this.ctx, desc, node.bytes, 'manifest', childGcLabels(desc, manifest));
     this.manifests.push(desc);
-  }
-
-  private async readConfig(desc: Descriptor): Promise<ImageConfig | undefined> {
-    if (!isConfigType(desc.mediaType)) return undefined;
-    const bytes = await readBlob(this.ctx.content, desc.digest, { maxSize: MAX_CONFIG_SIZE });
-    return parseConfig(bytes, `${this.s.name}: config ${desc.digest}`);
   }
 
   private async blob(desc: Descriptor, kind: string): Promise<void> {
@@ -193,23 +186,5 @@ class Walker {
       this.blobs.set(desc.digest, desc);
     }
     await p;
-  }
-
-  /**
-   * Runs tasks concurrently; on the first failure cancels the rest and waits for them, so
-   * nothing is left writing after the pull returns.
-   */
-  private async all(tasks: readonly (() => Promise<void>)[]): Promise<void> {
-    const results = await Promise.allSettled(
-      tasks.map((task) =>
-        task().catch((err: unknown) => {
-          this.firstError ??= err;
-          if (!this.s.controller.signal.aborted) this.s.controller.abort(err);
-          throw err;
-        }),
-      ),
-    );
-    // Report the first real failure, not the cancellations it caused.
-    if (results.some((r) => r.status === 'rejected')) throw this.firstError;
   }
 }

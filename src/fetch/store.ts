@@ -101,7 +101,7 @@ async function download(
     if (isCode(err, 'FailedPrecondition')) {
       // Wrong bytes are worth nothing: do not leave them to be resumed from.
       await writer.close();
-      await ctx.content.abort(desc.digest).catch(() => {});
+      await ctx.content.abort(desc.digest).catch(() => {}); // cleanup: even when aborted
     }
     throw err;
   } finally {
@@ -129,7 +129,7 @@ async function addLabels(
   labels: Record<string, string>,
 ): Promise<void> {
   const key = distributionSourceKey(ctx.repo.ref.domain);
-  const current = await ctx.content.info(desc.digest);
+  const current = await ctx.content.info(desc.digest, { signal: ctx.signal });
   const next = { ...labels, [key]: appendSource(current.labels[key], ctx.repo.ref.path) };
   const changed = Object.entries(next).some(([k, v]) => current.labels[k] !== v);
   if (changed)
@@ -137,6 +137,7 @@ async function addLabels(
       desc.digest,
       next,
       Object.keys(next).map((k) => `labels.${k}`),
+      { signal: ctx.signal },
     );
 }
 

@@ -1,20 +1,16 @@
 import type { Provider } from '../content/index.js';
-import { readBlob } from '../content/index.js';
-import { fail, throwIfAborted } from '../errors.js';
+import { fail } from '../errors.js';
 import type { Descriptor, Digest, Platform } from '../oci/index.js';
 import {
   chainIds,
   formatPlatform,
   type ImageConfig,
   isLayerType,
-  MAX_CONFIG_SIZE,
-  MAX_MANIFEST_SIZE,
   type Manifest,
   type PlatformMatcher,
-  parseAny,
-  parseConfig,
-  selectManifests,
 } from '../oci/index.js';
+import { storeReader } from './store-reader.js';
+import { walkImage } from './walk.js';
 
 /** One platform's image, read from the content store and checked for consistency. */
 export interface ImageManifest {
@@ -37,14 +33,12 @@ export interface ManifestsOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Indexes nest; deeper than this is refused rather than followed. */
-const MAX_DEPTH = 4;
-
 /**
  * The image manifests under `target` (a manifest, or an index walked down to the platforms
  * the matcher selects), each with its config, layers, diffIDs and chainIDs.
  * @throws NotFound when a blob is missing or no manifest matches the platform;
- *   InvalidArgument when a document is malformed or layers and diffIDs disagree.
+ *   InvalidArgument when a document is malformed, nested too deeply, not an image (an
+ *   artifact manifest), or its layers and diffIDs disagree.
  */
 export async function imageManifests(
   content: Provider,
@@ -52,20 +46,23 @@ export async function imageManifests(
   options: ManifestsOptions,
 ): Promise<ImageManifest[]> {
   const found: ImageManifest[] = [];
-  const visit = async (desc: Descriptor, depth: number): Promise<void> => {
-    throwIfAborted(options.signal);
-    const what = `manifest ${desc.digest}`;
-    const bytes = await readBlob(content, desc.digest, { maxSize: MAX_MANIFEST_SIZE });
-    const parsed = parseAny(bytes, what, desc.mediaType);
-    if (parsed.kind === 'manifest') {
-      found.push(await imageOf(content, desc, parsed.manifest));
-      return;
-    }
-    if (depth >= MAX_DEPTH) throw fail('InvalidArgument', `${what}: indexes nested too deeply`);
-    const children = selectManifests(parsed.index.manifests, options.matcher, options.all ?? false);
-    for (const child of children) await visit(child, depth + 1);
-  };
-  await visit(target, 0);
+  await walkImage(target, {
+    read: storeReader(content),
+    matcher: options.matcher,
+    all: options.all ?? false,
+    ...(options.signal ? { signal: options.signal } : {}),
+    visit: {
+      manifest({ descriptor, manifest, imageConfig }) {
+        if (!imageConfig) {
+          throw fail(
+            'InvalidArgument',
+            `manifest ${descriptor.digest}: config ${manifest.config.digest} has media type ${manifest.config.mediaType}: not an image`,
+          );
+        }
+        found.push(describeImage(descriptor, manifest, imageConfig));
+      },
+    },
+  });
   if (found.length === 0) {
     throw fail(
       'NotFound',
@@ -73,16 +70,6 @@ export async function imageManifests(
     );
   }
   return found;
-}
-
-async function imageOf(
-  content: Provider,
-  descriptor: Descriptor,
-  manifest: Manifest,
-): Promise<ImageManifest> {
-  const configBytes = await readBlob(content, manifest.config.digest, { maxSize: MAX_CONFIG_SIZE });
-  const imageConfig = parseConfig(configBytes, `config ${manifest.config.digest}`);
-  return describeImage(descriptor, manifest, imageConfig);
 }
 
 /**
@@ -116,14 +103,19 @@ export function describeImage(
     manifest,
     config: manifest.config,
     imageConfig,
-    platform: descriptor.platform ?? {
-      os: imageConfig.os,
-      architecture: imageConfig.architecture,
-      ...(imageConfig.variant ? { variant: imageConfig.variant } : {}),
-    },
+    platform: descriptor.platform ?? configPlatform(imageConfig),
     layers,
     diffIds,
     chainIds: chainIds(diffIds),
+  };
+}
+
+/** The platform an image config says it is for. */
+export function configPlatform(config: ImageConfig): Platform {
+  return {
+    os: config.os,
+    architecture: config.architecture,
+    ...(config.variant ? { variant: config.variant } : {}),
   };
 }
 

@@ -2,6 +2,7 @@ import { rmSync, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type {
   BlobStore,
+  CallOptions,
   CommitOptions,
   Info,
   Labels,
@@ -12,7 +13,7 @@ import type {
   Writer,
   WriterOptions,
 } from '../content/index.js';
-import { fail, isCode } from '../errors.js';
+import { fail, isCode, throwIfAborted } from '../errors.js';
 import { labelledAdaptor, parseFilters } from '../filters.js';
 import { type Digest, parseDigest } from '../oci/index.js';
 import { type Db, parseLabels, validateLabels, write } from './db.js';
@@ -64,7 +65,8 @@ export function namespacedContentStore(
       .get(namespace, digest) as Row | undefined;
     return row && toInfo(row);
   };
-  const info = async (digest: Digest): Promise<Info> => {
+  const info = async (digest: Digest, options: CallOptions = {}): Promise<Info> => {
+    throwIfAborted(options.signal);
     parseDigest(digest);
     const found = find(digest);
     if (!found) throw fail('NotFound', `content ${digest}: not found`);
@@ -117,8 +119,8 @@ export function namespacedContentStore(
   return {
     info,
 
-    async reader(digest: Digest, options?: ReaderOptions): Promise<Readable> {
-      await info(digest);
+    async reader(digest: Digest, options: ReaderOptions = {}): Promise<Readable> {
+      await info(digest, options);
       return blobs.reader(digest, options);
     },
 
@@ -169,21 +171,25 @@ export function namespacedContentStore(
       });
     },
 
-    async status(ref: string): Promise<Status> {
+    async status(ref: string, options: CallOptions = {}): Promise<Status> {
+      throwIfAborted(options.signal);
       return toUserStatus(await blobs.status(ref, namespace));
     },
 
-    async listStatuses(): Promise<Status[]> {
+    async listStatuses(options: CallOptions = {}): Promise<Status[]> {
+      throwIfAborted(options.signal);
       const all = await blobs.listStatuses();
       return all.filter((s) => s.scope === namespace).map(toUserStatus);
     },
 
-    async abort(ref: string): Promise<void> {
+    async abort(ref: string, options: CallOptions = {}): Promise<void> {
+      throwIfAborted(options.signal);
       await blobs.abort(ref, namespace);
       forgetIngest(ref);
     },
 
-    async update(digest, labels, fieldpaths = []) {
+    async update(digest, labels, fieldpaths = [], options = {}) {
+      throwIfAborted(options.signal);
       validateLabels(labels);
       return write(db, () => {
         const current = find(digest);
@@ -196,12 +202,13 @@ export function namespacedContentStore(
       });
     },
 
-    async walk(fn, filters = []) {
+    async walk(fn, filters = [], options = {}) {
       const filter = parseFilters(filters);
       const rows = db
         .prepare('SELECT * FROM content WHERE namespace = ? ORDER BY digest')
         .all(namespace) as Row[];
       for (const row of rows) {
+        throwIfAborted(options.signal);
         const i = toInfo(row);
         const fields = { digest: i.digest, size: String(i.size) };
         if (filter.match(labelledAdaptor(fields, i.labels))) await fn(i);
@@ -214,7 +221,8 @@ export function namespacedContentStore(
      * live lease), exactly as garbage collection decides, so a concurrent commit or
      * adoption of the digest never loses its file.
      */
-    async delete(digest: Digest) {
+    async delete(digest: Digest, options: CallOptions = {}) {
+      throwIfAborted(options.signal);
       parseDigest(digest);
       const path = blobs.blobPath(digest);
       write(db, () => {

@@ -1,7 +1,8 @@
 import { fail } from '../errors.js';
+import { isRetryableStatus, statusError } from './errors.js';
+import { type HeaderValue, quote } from './headers.js';
 import { discard, errorDetail, type HttpClient, readCapped } from './http.js';
-import { isRetryableStatus, statusError, withRetries } from './retry.js';
-import type { Credentials, CredentialsProvider, RegistryHost, RetryOptions } from './types.js';
+import type { Credentials, CredentialsProvider, RegistryHost } from './types.js';
 
 /**
  * Registry authentication, the distribution token flow
@@ -10,6 +11,12 @@ import type { Credentials, CredentialsProvider, RegistryHost, RetryOptions } fro
  * by fetching a token from the challenge's realm (anonymously, with the credentials as
  * basic auth, or an identity token as an OAuth2 refresh token) for the wanted scopes.
  * Tokens are cached per realm, service, scopes and identity until they expire.
+ *
+ * The realm may be on another host (Docker Hub's is), and gets the registry's credentials,
+ * as docker and containerd send them; but never over plain HTTP when the registry itself is
+ * HTTPS, and only from an http(s) URL. A token fetch is one step of the request it
+ * authorizes: a 429/5xx from the token server fails that attempt, and the request's retry
+ * loop asks again.
  */
 export interface Challenge {
   readonly scheme: string;
@@ -42,14 +49,16 @@ export interface Authorizer {
   /** The Authorization header for a request to `host` needing `scope`, if one is known. */
   header(host: RegistryHost, scope: string): string | undefined;
   /**
-   * Learns from a 401 answer: stores the challenge and fetches a token when needed. `sent`
-   * is the Authorization header the refused request carried (a refused token is dropped).
-   * @throws Unauthenticated when there is nothing new to try or the token server refuses.
+   * Learns from a 401 answer's `WWW-Authenticate` header: stores the challenge and fetches
+   * a token when needed. `sent` is the Authorization header the refused request carried (a
+   * refused token is dropped).
+   * @throws Unauthenticated when the header offers nothing usable, there is nothing new to
+   *   try, or the token server refuses; Unavailable (retryable) when it is busy.
    */
   challenged(
     host: RegistryHost,
     scope: string,
-    challenges: readonly Challenge[],
+    header: HeaderValue,
     sent: string | undefined,
     signal?: AbortSignal,
   ): Promise<void>;
@@ -58,7 +67,6 @@ export interface Authorizer {
 export interface AuthorizerOptions {
   readonly http: HttpClient;
   readonly credentials?: CredentialsProvider;
-  readonly retry?: RetryOptions;
 }
 
 interface Token {
@@ -102,12 +110,8 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
       return `Bearer ${token.value}`;
     },
 
-    async challenged(host, scope, offered, sent, signal) {
-      const challenge =
-        offered.find((c) => c.scheme === 'bearer' && c.params.realm) ??
-        offered.find((c) => c.scheme === 'basic');
-      if (!challenge)
-        throw fail('Unauthenticated', `registry ${host.host}: unauthorized (no usable challenge)`);
+    async challenged(host, scope, header, sent, signal) {
+      const challenge = usableChallenge(host, header);
       challenges.set(host.origin, challenge);
       const credentials = await credentialsFor(host, signal);
       if (credentials && credentials.username !== '') {
@@ -137,6 +141,51 @@ export function createAuthorizer(options: AuthorizerOptions): Authorizer {
   };
 }
 
+/**
+ * The challenge strata answers: a Bearer one with a realm, else Basic.
+ * @throws Unauthenticated quoting the header when it offers neither.
+ */
+function usableChallenge(host: RegistryHost, header: HeaderValue): Challenge {
+  const offered = parseChallenges(header);
+  const challenge =
+    offered.find((c) => c.scheme === 'bearer' && c.params.realm) ??
+    offered.find((c) => c.scheme === 'basic');
+  if (challenge) return challenge;
+  const values = header === undefined ? [] : typeof header === 'string' ? [header] : header;
+  throw fail(
+    'Unauthenticated',
+    values.length === 0
+      ? `registry ${host.host}: unauthorized, without a WWW-Authenticate challenge`
+      : `registry ${host.host}: unauthorized, and WWW-Authenticate ${values.map(quote).join(', ')} offers no usable challenge`,
+  );
+}
+
+/**
+ * The token realm as a URL.
+ * @throws Unauthenticated when it is not an http(s) URL, or when it would carry
+ *   credentials over plain HTTP for an HTTPS registry.
+ */
+function realmUrl(
+  realm: string,
+  host: RegistryHost,
+  origin: string,
+  credentials: Credentials | undefined,
+): URL {
+  const bad = (why: string) =>
+    fail('Unauthenticated', `registry ${host.host}: WWW-Authenticate realm ${quote(realm)} ${why}`);
+  let url: URL;
+  try {
+    url = new URL(realm);
+  } catch {
+    throw bad('is not a URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw bad('is not http(s)');
+  if (credentials && url.protocol === 'http:' && origin.startsWith('https:')) {
+    throw bad('is plain HTTP: strata does not send the HTTPS registry its credentials there');
+  }
+  return url;
+}
+
 async function fetchToken(
   options: AuthorizerOptions,
   challenge: Challenge,
@@ -145,51 +194,36 @@ async function fetchToken(
   host: RegistryHost,
   signal?: AbortSignal,
 ): Promise<Token> {
-  const realm = challenge.params.realm!;
-  let url: URL;
-  try {
-    url = new URL(realm);
-  } catch {
-    throw fail('Unauthenticated', `registry ${host.host}: invalid token realm`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw fail('Unauthenticated', `registry ${host.host}: token realm must be http(s)`);
-  }
+  const url = realmUrl(challenge.params.realm!, host, options.http.originOf(host), credentials);
   const service = challenge.params.service;
   const identityToken = credentials && credentials.username === '' ? credentials.secret : undefined;
   const what = `registry ${host.host}: token from ${url.host}`;
-  const res = await withRetries(
-    async () => {
-      const r = identityToken
-        ? await options.http.send(undefined, url.href, {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded' },
-            body: new URLSearchParams({
-              grant_type: 'refresh_token',
-              refresh_token: identityToken,
-              client_id: 'strata',
-              ...(service ? { service } : {}),
-              scope: scopes.join(' '),
-            }).toString(),
-            ...(signal ? { signal } : {}),
-          })
-        : await options.http.send(undefined, tokenUrl(url, service, scopes), {
-            method: 'GET',
-            headers: credentials
-              ? {
-                  authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.secret}`).toString('base64')}`,
-                }
-              : {},
-            ...(signal ? { signal } : {}),
-          });
-      if (isRetryableStatus(r.status)) {
-        discard(r);
-        throw statusError(`${what}: HTTP ${r.status}`, r.headers['retry-after']);
-      }
-      return r;
-    },
-    { ...options.retry, ...(signal ? { signal } : {}) },
-  );
+  const res = identityToken
+    ? await options.http.send(undefined, url.href, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: identityToken,
+          client_id: 'strata',
+          ...(service ? { service } : {}),
+          scope: scopes.join(' '),
+        }).toString(),
+        ...(signal ? { signal } : {}),
+      })
+    : await options.http.send(undefined, tokenUrl(url, service, scopes), {
+        method: 'GET',
+        headers: credentials
+          ? {
+              authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.secret}`).toString('base64')}`,
+            }
+          : {},
+        ...(signal ? { signal } : {}),
+      });
+  if (isRetryableStatus(res.status)) {
+    discard(res);
+    throw statusError(what, res.status, res.headers['retry-after']);
+  }
   if (res.status === 401 || res.status === 403) {
     discard(res);
     throw fail(

@@ -8,7 +8,7 @@ import { staticCredentials } from './credentials.js';
 import { type FetchBlobOptions, fetchBlobOn } from './fetcher.js';
 import { type HostsOptions, registryHosts } from './hosts.js';
 import { createHttpClient, discard, errorDetail } from './http.js';
-import { authorizedSend, onHosts, type Session } from './request.js';
+import { authorizedSend, onHosts, retried, type Session } from './request.js';
 import { fetchManifestOn, resolveOn } from './resolver.js';
 import type { Credentials, CredentialsProvider, RegistryHost, RetryOptions } from './types.js';
 
@@ -69,7 +69,6 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
     auth: createAuthorizer({
       http,
       ...(options.credentials ? { credentials: options.credentials } : {}),
-      ...(options.retry ? { retry: options.retry } : {}),
     }),
     retry: options.retry ?? {},
   };
@@ -95,15 +94,21 @@ export function createRegistryClient(options: RegistryClientOptions = {}): Regis
           credentials: staticCredentials({ [upstream.host]: credentials }),
         }),
       };
-      const res = await authorizedSend(own, upstream, `${upstream.path}/`, {
-        method: 'GET',
-        scope: '',
-        what: `login to ${domain}`,
-        ...(o.signal ? { signal: o.signal } : {}),
-      });
-      if (res.status !== 200)
-        throw fail('Unauthenticated', `login to ${domain}: ${await errorDetail(res)}`);
-      discard(res);
+      await retried(
+        own,
+        async () => {
+          const res = await authorizedSend(own, upstream, `${upstream.path}/`, {
+            method: 'GET',
+            scope: '',
+            what: `login to ${domain}`,
+            ...(o.signal ? { signal: o.signal } : {}),
+          });
+          if (res.status !== 200)
+            throw fail('Unauthenticated', `login to ${domain}: ${await errorDetail(res)}`);
+          discard(res);
+        },
+        { signal: o.signal },
+      );
     },
 
     close: () => http.close(),

@@ -3,20 +3,31 @@ import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import { errno, fail } from '../errors.js';
-import { networkError } from './retry.js';
+import { networkError, RegistryError } from './errors.js';
+import { parseLength, quote, single } from './headers.js';
 import type { RegistryHost } from './types.js';
 
 /**
  * HTTP for the registry client, on undici: one connection pool (Agent) per host's TLS
  * settings, redirects followed by hand so that credentials and configured headers never
  * leave the origin they were meant for (blob storage redirects get neither), loopback hosts
- * that do not speak TLS reached over plain HTTP. Every response body must be consumed or
- * cancelled by the caller (`readCapped`, `discard`).
+ * that do not speak TLS reached over plain HTTP. A redirect chain is one request: at most
+ * MAX_REDIRECTS hops, none back to a URL already visited, each Location a valid http(s) URL,
+ * else a permanent error naming the URL (retrying a loop only repeats it). Every response
+ * body must be consumed or cancelled by the caller (`readCapped`, `discard`).
  */
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * A request body: bytes, or a function opening a fresh stream of it (called once per
+ * send, and again for a redirect that keeps the body, 307/308).
+ */
+export type HttpBody = string | Uint8Array | (() => Readable);
+
 export interface HttpRequest {
-  readonly method: 'GET' | 'HEAD' | 'POST';
+  readonly method: HttpMethod;
   readonly headers?: Readonly<Record<string, string | readonly string[]>>;
-  readonly body?: string;
+  readonly body?: HttpBody;
   readonly signal?: AbortSignal;
 }
 
@@ -32,7 +43,8 @@ export interface HttpClient {
   /**
    * Sends a request to `pathAndQuery` on `host` (its origin, with its TLS settings and
    * headers), or to an absolute URL with no host (a token realm, a redirect target).
-   * @throws Unavailable for network failures; Aborted.
+   * @throws Unavailable for network failures and unusable redirects (a RegistryError,
+   *   `permanent` for a loop, a bad Location, a refused certificate); Aborted.
    */
   send(host: RegistryHost | undefined, target: string, request: HttpRequest): Promise<HttpResponse>;
   /** The origin actually used for a host (after a plain-HTTP fallback). */
@@ -80,6 +92,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const originOf = (host: RegistryHost): string =>
     plainOrigins.has(host.origin) ? host.origin.replace(/^https:/, 'http:') : host.origin;
 
+  const urlOf = (host: RegistryHost | undefined, target: string): URL =>
+    host ? new URL(`${originOf(host)}${target}`) : new URL(target);
+
   const once = async (
     agent: Agent,
     url: URL,
@@ -91,61 +106,83 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       path: `${url.pathname}${url.search}`,
       method: request.method,
       headers,
-      ...(request.body !== undefined ? { body: request.body } : {}),
+      ...(request.body !== undefined
+        ? { body: typeof request.body === 'function' ? request.body() : request.body }
+        : {}),
       ...(request.signal ? { signal: request.signal } : {}),
     });
+
+  /** The first hop; on a loopback host that does not speak TLS, falls back to plain HTTP. */
+  async function firstHop(
+    host: RegistryHost | undefined,
+    target: string,
+    url: URL,
+    request: HttpRequest,
+    headers: Record<string, string | string[]>,
+    agent: Agent,
+  ): Promise<{ url: URL; res: Dispatcher.ResponseData }> {
+    try {
+      return { url, res: await once(agent, url, request, headers) };
+    } catch (err) {
+      if (!(host?.httpFallback && url.protocol === 'https:' && speaksPlainHttp(err))) {
+        throw networkError(err, `${request.method} ${redact(url)}`, request.signal);
+      }
+      // A loopback registry without TLS: plain HTTP from now on, as containerd does.
+      plainOrigins.add(host.origin);
+      const plain = urlOf(host, target);
+      const res = await once(agent, plain, request, headers).catch((e: unknown) => {
+        throw networkError(e, `${request.method} ${redact(plain)}`, request.signal);
+      });
+      return { url: plain, res };
+    }
+  }
 
   async function send(
     host: RegistryHost | undefined,
     target: string,
     request: HttpRequest,
   ): Promise<HttpResponse> {
-    let url = host ? new URL(`${originOf(host)}${target}`) : new URL(target);
-    const firstOrigin = url.origin;
+    let req = request;
     let headers: Record<string, string | string[]> = {
       'user-agent': options.userAgent ?? 'strata',
       ...(host ? copyHeaders(host.headers) : {}),
-      ...copyHeaders(request.headers ?? {}),
+      ...copyHeaders(req.headers ?? {}),
     };
     let agent = agentFor(host);
-    for (let hop = 0; ; hop++) {
-      let res: Dispatcher.ResponseData;
-      try {
-        res = await once(agent, url, request, headers);
-      } catch (err) {
-        if (
-          !(host?.httpFallback && hop === 0 && url.protocol === 'https:' && speaksPlainHttp(err))
-        ) {
-          throw networkError(err, `${request.method} ${redact(url)}`, request.signal);
-        }
-        // A loopback registry without TLS: plain HTTP from now on, as containerd does.
-        plainOrigins.add(host.origin);
-        url = new URL(`${originOf(host)}${target}`);
-        res = await once(agent, url, request, headers).catch((e: unknown) => {
-          throw networkError(e, `${request.method} ${redact(url)}`, request.signal);
-        });
-      }
-      const location = res.headers.location;
+    let answered = await firstHop(host, target, urlOf(host, target), req, headers, agent);
+    const first = answered.url;
+    const subject = `${req.method} ${redact(first)}`;
+    const visited = new Set([first.href]);
+    for (let hops = 0; ; hops++) {
+      const { url, res } = answered;
+      const location = single(res.headers.location);
       if (res.statusCode < 300 || res.statusCode >= 400 || res.statusCode === 304 || !location) {
         return { status: res.statusCode, headers: res.headers, body: res.body, url };
       }
       res.body.resume();
       res.body.on('error', () => {});
-      if (hop >= MAX_REDIRECTS) throw fail('Unavailable', `${redact(url)}: too many redirects`);
-      const next = new URL(Array.isArray(location) ? location[0]! : location, url);
-      if (next.protocol !== 'https:' && next.protocol !== 'http:') {
-        throw fail(
+      const next = redirectTarget(subject, url, location, visited);
+      if (hops >= MAX_REDIRECTS) {
+        throw new RegistryError(
           'Unavailable',
-          `${redact(url)}: redirect to unsupported scheme ${next.protocol}`,
+          `${subject}: more than ${MAX_REDIRECTS} redirects, the last to ${redact(next)}`,
+          { permanent: true },
         );
       }
-      if (next.origin !== firstOrigin) {
+      visited.add(next.href);
+      if (res.statusCode === 303 && req.method !== 'HEAD') req = seeOther(req);
+      if (next.origin !== first.origin) {
         // Off the registry's origin (blob storage): no credentials, no configured headers,
         // no client certificate.
-        headers = stripSensitive(copyHeaders(request.headers ?? {}), headers['user-agent']);
+        headers = stripSensitive(copyHeaders(req.headers ?? {}), headers['user-agent']);
         agent = agentFor(undefined);
       }
-      url = next;
+      answered = {
+        url: next,
+        res: await once(agent, next, req, headers).catch((e: unknown) => {
+          throw networkError(e, `${req.method} ${redact(next)}`, req.signal);
+        }),
+      };
     }
   }
 
@@ -157,6 +194,38 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       agents.clear();
     },
   };
+}
+
+/**
+ * Where a redirect leads, resolved against the URL that answered (relative Locations).
+ * @throws Unavailable (permanent) naming `subject` for a Location that is not an http(s)
+ *   URL, or that leads back to a URL already visited.
+ */
+function redirectTarget(
+  subject: string,
+  from: URL,
+  location: string,
+  visited: ReadonlySet<string>,
+): URL {
+  const refuse = (why: string) =>
+    new RegistryError('Unavailable', `${subject}: ${why}`, { permanent: true });
+  let next: URL;
+  try {
+    next = new URL(location, from);
+  } catch {
+    throw refuse(`redirect Location ${quote(location)} is not a URL`);
+  }
+  if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+    throw refuse(`redirect Location ${quote(location)} is not http(s)`);
+  }
+  if (visited.has(next.href)) throw refuse(`redirect loop back to ${redact(next)}`);
+  return next;
+}
+
+/** 303 See Other: the answer is fetched with GET, without the body (RFC 9110 15.4.4). */
+function seeOther(request: HttpRequest): HttpRequest {
+  const { body: _, ...rest } = request;
+  return { ...rest, method: 'GET' };
 }
 
 function copyHeaders(
@@ -203,8 +272,8 @@ export function redact(url: URL): string {
  * @throws ResourceExhausted when the body is larger; Unavailable when the connection fails.
  */
 export async function readCapped(res: HttpResponse, limit: number, what: string): Promise<Buffer> {
-  const declared = Number(res.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
+  const declared = parseLength(res.headers['content-length']);
+  if (declared !== undefined && declared > limit) {
     discard(res);
     throw fail('ResourceExhausted', `${what}: ${declared} bytes exceeds the ${limit} byte limit`);
   }

@@ -3,8 +3,10 @@
  * (containerd-compatible `hosts.toml` mirrors, TLS, plain HTTP for loopback), authenticates
  * (anonymous and credentialed bearer tokens, basic auth, docker's config.json with
  * credential helpers), resolves tags and digests to descriptors with verified manifests, and
- * streams blobs into content-store writers with Range resume, retries on 429/5xx and cut
- * connections, and redirects that never carry credentials off the registry's origin. It
+ * streams blobs into content-store writers with Range resume, and redirects that never carry
+ * credentials off the registry's origin. Every request goes through one retry loop
+ * (`withRetry`, bounded by `RetryOptions`) that reads the typed `RegistryError` (`status`,
+ * `retryAfterMs`, `permanent`); the headers it trusts are parsed strictly (`headers.ts`). It
  * never commits: the caller (pull) commits what the client verified.
  */
 export { type Challenge, parseChallenges, pullScope } from './auth.js';
@@ -20,10 +22,12 @@ export {
   staticCredentials,
 } from './credentials.js';
 export { DOCKER_HUB_AUTH_KEY, dockerConfigPath, readDockerConfig } from './docker-config.js';
+export { RegistryError, type RegistryErrorDetails } from './errors.js';
 export type { FetchBlobOptions } from './fetcher.js';
 export { type HostsOptions, isLoopback, registryHosts } from './hosts.js';
 export { type LoginStoreOptions, removeLogin, type SavedTo, saveLogin } from './login.js';
 export { MANIFEST_ACCEPT } from './resolver.js';
+export { isRetryable, RETRY_DEFAULTS, type RetryRun, withRetry } from './retry.js';
 export { parseToml, type TomlTable, type TomlValue } from './toml.js';
 export type {
   Capability,

@@ -1,13 +1,15 @@
 import { fail, isCode, throwIfAborted } from '../errors.js';
-import { type Authorizer, parseChallenges } from './auth.js';
+import type { Authorizer } from './auth.js';
+import { isRetryableStatus, statusError } from './errors.js';
 import { discard, type HttpClient, type HttpRequest, type HttpResponse } from './http.js';
-import { isRetryableStatus, statusError, withRetries } from './retry.js';
+import { type RetryRun, withRetry } from './retry.js';
 import type { Capability, RegistryHost, RetryOptions } from './types.js';
 
 /**
- * One authorized request to a registry host: the cached Authorization header is sent; a 401
- * is answered once (challenge, token), a second one is final; 429/5xx and network failures
- * are retried with backoff before any body is read. The caller consumes the body.
+ * One authorized attempt at a request to a registry host: the cached Authorization header
+ * is sent; a 401 is answered once (challenge, token), a second one is final; a 429/5xx
+ * answer is thrown as a retryable RegistryError (with its Retry-After) for the caller's
+ * retry loop (`retried`), which makes the next attempt. The caller consumes the body.
  */
 export interface Session {
   readonly http: HttpClient;
@@ -20,11 +22,11 @@ export interface AuthorizedRequest extends HttpRequest {
   readonly scope: string;
   /** What is being fetched, for messages: `manifest docker.io/library/alpine:latest`. */
   readonly what: string;
-  readonly onRetry?: (reason: string) => void;
 }
 
 /**
- * @throws Unauthenticated, PermissionDenied, Unavailable (after retries), Aborted.
+ * @throws Unauthenticated, PermissionDenied, Unavailable (a RegistryError: retryable for
+ *   429/5xx and cut connections), Aborted.
  */
 export async function authorizedSend(
   session: Session,
@@ -35,30 +37,20 @@ export async function authorizedSend(
   const where = `${request.what} from ${host.host}`;
   for (let round = 0; ; round++) {
     const header = session.auth.header(host, request.scope);
-    const res = await withRetries(
-      async () => {
-        const r = await session.http.send(host, target, {
-          ...request,
-          headers: { ...request.headers, ...(header ? { authorization: header } : {}) },
-        });
-        if (isRetryableStatus(r.status)) {
-          discard(r);
-          throw statusError(`${where}: HTTP ${r.status}`, r.headers['retry-after']);
-        }
-        return r;
-      },
-      {
-        ...session.retry,
-        ...(request.signal ? { signal: request.signal } : {}),
-        ...(request.onRetry ? { onRetry: request.onRetry } : {}),
-      },
-    );
+    const res = await session.http.send(host, target, {
+      ...request,
+      headers: { ...request.headers, ...(header ? { authorization: header } : {}) },
+    });
+    if (isRetryableStatus(res.status)) {
+      discard(res);
+      throw statusError(where, res.status, res.headers['retry-after']);
+    }
     if (res.status === 401) {
-      const challenges = parseChallenges(res.headers['www-authenticate']);
+      const challenge = res.headers['www-authenticate'];
       discard(res);
       if (round >= 1) throw fail('Unauthenticated', `${where}: unauthorized`);
       try {
-        await session.auth.challenged(host, request.scope, challenges, header, request.signal);
+        await session.auth.challenged(host, request.scope, challenge, header, request.signal);
       } catch (err) {
         if (!isCode(err, 'Unauthenticated', 'PermissionDenied')) throw err;
         throw fail(err.code, `${request.what}: ${err.message}`, err);
@@ -71,6 +63,18 @@ export async function authorizedSend(
     }
     return res;
   }
+}
+
+/**
+ * Runs `attempt` in the one retry loop with the session's bounds; each attempt makes a
+ * fresh request (see `withRetry`).
+ */
+export function retried<T>(
+  session: Session,
+  attempt: (n: number) => Promise<T>,
+  run: Omit<RetryRun, keyof RetryOptions> = {},
+): Promise<T> {
+  return withRetry(attempt, { ...session.retry, ...run });
 }
 
 /**

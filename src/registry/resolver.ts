@@ -2,17 +2,21 @@ import { fail } from '../errors.js';
 import type { Descriptor } from '../oci/index.js';
 import {
   type Digest,
+  type DigestAlgorithm,
   digestAlgorithm,
   digester,
   formatReference,
-  isDigest,
+  isIndexType,
+  isManifestType,
   MAX_MANIFEST_SIZE,
   MediaType,
   type Reference,
 } from '../oci/index.js';
 import { pullScope } from './auth.js';
-import { discard, errorDetail, readCapped } from './http.js';
-import { authorizedSend, type Session } from './request.js';
+import { statusError } from './errors.js';
+import { contentDigest, type HeaderValue, lengthBeyond, parseLength, single } from './headers.js';
+import { discard, errorDetail, type HttpResponse, readCapped } from './http.js';
+import { authorizedSend, retried, type Session } from './request.js';
 import type { RegistryHost } from './types.js';
 
 /**
@@ -20,7 +24,9 @@ import type { RegistryHost } from './types.js';
  * (https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pulling-manifests):
  * HEAD first, GET when HEAD does not tell the digest, size and type; every manifest body is
  * capped at MAX_MANIFEST_SIZE and checked against the digest asked for and against
- * `Docker-Content-Digest`.
+ * `Docker-Content-Digest`. A Docker-Content-Digest that is not a digest fails the request
+ * (containerd does this too) on HEAD and on GET; a HEAD whose Content-Length or Content-Type
+ * is missing or malformed is ignored (the GET tells).
  */
 
 /** The Accept list containerd sends for manifests. */
@@ -51,7 +57,12 @@ function nsQuery(host: RegistryHost, ref: Reference): string {
   return host.mirror ? `?ns=${encodeURIComponent(ref.domain)}` : '';
 }
 
-/** @throws NotFound, FailedPrecondition (digest mismatch), Unauthenticated, Unavailable */
+/**
+ * Resolves `ref` on one host: HEAD, then GET when HEAD does not say enough. Each is one
+ * request in the retry loop.
+ * @throws NotFound, FailedPrecondition (digest mismatch, a malformed Docker-Content-Digest),
+ *   Unauthenticated, Unavailable
+ */
 export async function resolveOn(
   session: Session,
   host: RegistryHost,
@@ -59,73 +70,111 @@ export async function resolveOn(
   signal?: AbortSignal,
 ): Promise<Resolved> {
   const name = formatReference(ref);
-  const target = ref.digest ?? ref.tag ?? 'latest';
+  const where = `manifest ${name} from ${host.host}`;
   const request = {
-    headers: { accept: MANIFEST_ACCEPT },
-    scope: pullScope(ref.path),
+    target: manifestPath(host, ref, ref.digest ?? ref.tag ?? 'latest'),
+    accept: MANIFEST_ACCEPT,
     what: `manifest ${name}`,
-    ...(signal ? { signal } : {}),
+    notFound: `${name}: not found on ${host.host}`,
   };
-  const head = await authorizedSend(session, host, manifestPath(host, ref, target), {
-    ...request,
-    method: 'HEAD',
+  const found = await retried(session, () => headManifest(session, host, ref, request, signal), {
+    signal,
   });
-  discard(head);
-  if (head.status === 404) throw fail('NotFound', `${name}: not found on ${host.host}`);
-  if (head.status === 200) {
-    const found = fromHeaders(head.headers, ref.digest);
-    if (found) {
-      if (ref.digest && found.digest !== ref.digest) {
-        throw fail('FailedPrecondition', `${name}: ${host.host} answered digest ${found.digest}`);
-      }
-      return { descriptor: found };
+  if (found) {
+    if (ref.digest && found.digest !== ref.digest) {
+      throw fail('FailedPrecondition', `${name}: ${host.host} answered digest ${found.digest}`);
     }
+    return { descriptor: found };
   }
-  const res = await authorizedSend(session, host, manifestPath(host, ref, target), {
-    ...request,
-    method: 'GET',
-  });
-  if (res.status === 404) {
-    discard(res);
-    throw fail('NotFound', `${name}: not found on ${host.host}`);
-  }
-  if (res.status !== 200)
-    throw fail('Unavailable', `${name}: ${host.host}: ${await errorDetail(res)}`);
-  const bytes = await readCapped(res, MAX_MANIFEST_SIZE, `manifest ${name}`);
-  const digest = verifyManifest(
-    bytes,
-    ref.digest,
-    res.headers['docker-content-digest'],
-    `${name} from ${host.host}`,
-  );
-  return {
-    descriptor: {
-      mediaType: mediaTypeOf(res.headers['content-type'], bytes),
-      digest,
-      size: bytes.byteLength,
+  return retried(
+    session,
+    async () => {
+      const res = await getManifest(session, host, ref, request, signal);
+      const bytes = await readCapped(res, MAX_MANIFEST_SIZE, `manifest ${name}`);
+      const digest = verifyManifest(bytes, ref.digest, res.headers['docker-content-digest'], where);
+      const mediaType = mediaTypeOf(res.headers['content-type'], bytes);
+      return { descriptor: { mediaType, digest, size: bytes.byteLength }, bytes };
     },
-    bytes,
-  };
+    { signal },
+  );
 }
 
-/** A descriptor from HEAD's headers, or undefined when they do not say enough. */
+interface ManifestRequest {
+  readonly target: string;
+  readonly accept: string;
+  /** The subject of messages: `manifest <name>`. */
+  readonly what: string;
+  readonly notFound: string;
+}
+
+/** HEAD: the descriptor when the headers tell it all, undefined when a GET must. */
+async function headManifest(
+  session: Session,
+  host: RegistryHost,
+  ref: Reference,
+  request: ManifestRequest,
+  signal: AbortSignal | undefined,
+): Promise<Descriptor | undefined> {
+  const head = await authorizedSend(session, host, request.target, {
+    method: 'HEAD',
+    headers: { accept: request.accept },
+    scope: pullScope(ref.path),
+    what: request.what,
+    ...(signal ? { signal } : {}),
+  });
+  discard(head);
+  if (head.status === 404) throw fail('NotFound', request.notFound);
+  if (head.status !== 200) return undefined;
+  return fromHeaders(head.headers, ref.digest, `${request.what} from ${host.host}`);
+}
+
+/** GET: a 200 answer whose body the caller reads. */
+async function getManifest(
+  session: Session,
+  host: RegistryHost,
+  ref: Reference,
+  request: ManifestRequest,
+  signal: AbortSignal | undefined,
+): Promise<HttpResponse> {
+  const res = await authorizedSend(session, host, request.target, {
+    method: 'GET',
+    headers: { accept: request.accept },
+    scope: pullScope(ref.path),
+    what: request.what,
+    ...(signal ? { signal } : {}),
+  });
+  if (res.status === 200) return res;
+  if (res.status === 404) {
+    discard(res);
+    throw fail('NotFound', request.notFound);
+  }
+  const where = `${request.what} from ${host.host}`;
+  throw statusError(where, res.status, undefined, await errorDetail(res));
+}
+
+/**
+ * A descriptor from HEAD's headers, or undefined when they do not say enough (a missing or
+ * malformed Content-Length, a type that is not a manifest's).
+ * @throws FailedPrecondition for a Docker-Content-Digest that is not a digest.
+ */
 function fromHeaders(
-  headers: Record<string, string | string[] | undefined>,
+  headers: Record<string, HeaderValue>,
   expected: Digest | undefined,
+  where: string,
 ): Descriptor | undefined {
-  const digest = single(headers['docker-content-digest']) ?? expected;
-  const size = Number(single(headers['content-length']));
+  const digest = contentDigest(headers['docker-content-digest'], where) ?? expected;
+  const size = parseLength(headers['content-length']);
   const type = contentType(headers['content-type']);
-  if (!isDigest(digest) || !Number.isSafeInteger(size) || size <= 0 || size > MAX_MANIFEST_SIZE)
+  if (digest === undefined || size === undefined || size <= 0 || size > MAX_MANIFEST_SIZE)
     return undefined;
-  if (type === undefined || type === 'application/json' || type === 'application/octet-stream')
-    return undefined;
+  if (type === undefined || !(isManifestType(type) || isIndexType(type))) return undefined;
   return { mediaType: type, digest, size };
 }
 
 /**
- * Fetches a manifest or index by its descriptor.
- * @throws NotFound, FailedPrecondition (size or digest mismatch), InvalidArgument (too big)
+ * Fetches a manifest or index by its descriptor, as one request in the retry loop.
+ * @throws NotFound, FailedPrecondition (size or digest mismatch, a Content-Length larger than
+ *   the descriptor's size, a malformed Docker-Content-Digest), InvalidArgument (too big)
  */
 export async function fetchManifestOn(
   session: Session,
@@ -135,69 +184,79 @@ export async function fetchManifestOn(
   signal?: AbortSignal,
 ): Promise<Buffer> {
   const what = `manifest ${desc.digest}`;
+  const where = `${what} from ${host.host}`;
   if (desc.size > MAX_MANIFEST_SIZE) {
     throw fail(
       'InvalidArgument',
       `${what}: ${desc.size} bytes exceeds the ${MAX_MANIFEST_SIZE} byte limit`,
     );
   }
-  const res = await authorizedSend(session, host, manifestPath(host, ref, desc.digest), {
-    method: 'GET',
-    headers: { accept: [desc.mediaType, MANIFEST_ACCEPT].join(', ') },
-    scope: pullScope(ref.path),
+  const request = {
+    target: manifestPath(host, ref, desc.digest),
+    accept: [desc.mediaType, MANIFEST_ACCEPT].join(', '),
     what,
-    ...(signal ? { signal } : {}),
-  });
-  if (res.status === 404) {
-    discard(res);
-    throw fail('NotFound', `${what}: not found on ${host.host} (${ref.path})`);
-  }
-  if (res.status !== 200)
-    throw fail('Unavailable', `${what}: ${host.host}: ${await errorDetail(res)}`);
-  const bytes = await readCapped(res, Math.min(desc.size, MAX_MANIFEST_SIZE), what);
-  if (bytes.byteLength !== desc.size) {
-    throw fail(
-      'FailedPrecondition',
-      `${what}: ${host.host} sent ${bytes.byteLength} bytes, expected ${desc.size}`,
-    );
-  }
-  verifyManifest(
-    bytes,
-    desc.digest,
-    res.headers['docker-content-digest'],
-    `${what} from ${host.host}`,
+    notFound: `${what}: not found on ${host.host} (${ref.path})`,
+  };
+  return retried(
+    session,
+    async () => {
+      const res = await getManifest(session, host, ref, request, signal);
+      const beyond = lengthBeyond(res.headers['content-length'], desc.size, where);
+      if (beyond) {
+        discard(res);
+        throw fail('FailedPrecondition', beyond);
+      }
+      const bytes = await readCapped(res, desc.size, what);
+      if (bytes.byteLength !== desc.size) {
+        throw fail(
+          'FailedPrecondition',
+          `${where}: ${bytes.byteLength} bytes, expected ${desc.size}`,
+        );
+      }
+      verifyManifest(bytes, desc.digest, res.headers['docker-content-digest'], where);
+      return bytes;
+    },
+    { signal },
   );
-  return bytes;
 }
 
+/**
+ * Checks manifest bytes against the digest asked for and against the answer's
+ * `Docker-Content-Digest` (in its own algorithm); returns the bytes' digest.
+ * @throws FailedPrecondition on a mismatch or a malformed header.
+ */
 function verifyManifest(
   bytes: Buffer,
   expected: Digest | undefined,
-  header: string | string[] | undefined,
-  what: string,
+  header: HeaderValue,
+  where: string,
 ): Digest {
-  const d = digester(expected ? digestAlgorithm(expected) : 'sha256');
-  d.update(bytes);
-  const actual = d.digest();
+  const actual = digestIn(expected ? digestAlgorithm(expected) : 'sha256', bytes);
   if (expected !== undefined && actual !== expected) {
-    throw fail('FailedPrecondition', `${what}: digest mismatch: got ${actual}, want ${expected}`);
+    throw fail('FailedPrecondition', `${where}: digest mismatch: got ${actual}, want ${expected}`);
   }
-  const announced = single(header);
-  if (
-    announced !== undefined &&
-    isDigest(announced) &&
-    digestAlgorithm(announced) === digestAlgorithm(actual) &&
-    announced !== actual
-  ) {
+  const announced = contentDigest(header, where);
+  if (announced === undefined) return actual;
+  const recomputed =
+    digestAlgorithm(announced) === digestAlgorithm(actual)
+      ? actual
+      : digestIn(digestAlgorithm(announced), bytes);
+  if (announced !== recomputed) {
     throw fail(
       'FailedPrecondition',
-      `${what}: body digest ${actual} differs from Docker-Content-Digest ${announced}`,
+      `${where}: body digest ${recomputed} differs from Docker-Content-Digest ${announced}`,
     );
   }
   return actual;
 }
 
-function mediaTypeOf(header: string | string[] | undefined, bytes: Buffer): string {
+function digestIn(algorithm: DigestAlgorithm, bytes: Buffer): Digest {
+  const d = digester(algorithm);
+  d.update(bytes);
+  return d.digest();
+}
+
+function mediaTypeOf(header: HeaderValue, bytes: Buffer): string {
   const type = contentType(header);
   if (
     type &&
@@ -218,10 +277,6 @@ function mediaTypeOf(header: string | string[] | undefined, bytes: Buffer): stri
   }
 }
 
-function contentType(header: string | string[] | undefined): string | undefined {
+function contentType(header: HeaderValue): string | undefined {
   return single(header)?.split(';')[0]?.trim().toLowerCase() || undefined;
-}
-
-function single(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }

@@ -51,12 +51,28 @@ export type CredentialsProvider = (
   options?: { readonly signal?: AbortSignal },
 ) => Promise<Credentials | undefined>;
 
+/**
+ * The bounds of the retry loop every registry request goes through (see `withRetry`). A
+ * request is one manifest HEAD or GET, one blob (all its resumed ranges), one upload.
+ */
 export interface RetryOptions {
-  /** Attempts without progress before giving up (default 5). */
+  /** Attempts in a row without progress before giving up (default 5). */
   readonly attempts?: number;
+  /** Attempts in all, with progress or not (default 50): a blob cut again and again ends. */
+  readonly maxAttempts?: number;
   /** First backoff delay in ms (default 200), doubling up to `maxDelayMs` (default 5000). */
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
+  /**
+   * The longest single wait (ms, default 60000). A registry asking for more (`Retry-After`,
+   * in seconds or as an HTTP-date) fails the request at once, quoting what it asked for.
+   */
+  readonly maxWaitMs?: number;
+  /**
+   * How long one request may keep failing and waiting since it last made progress (ms,
+   * default 600000); a download that keeps growing is bounded by `maxAttempts` instead.
+   */
+  readonly maxElapsedMs?: number;
 }
 
 /** Byte progress of one blob fetch, and retries as they happen. */

@@ -237,7 +237,7 @@ export class ManifestUnpack {
     this.emit(w, 'unpacking');
     const bytes =
       source === 'store'
-        ? counted(await this.content.reader(w.layer.digest), (done) =>
+        ? counted(await this.content.reader(w.layer.digest, { signal }), (done) =>
             this.emit(w, 'unpacking', done),
           )
         : source;

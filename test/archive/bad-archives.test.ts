@@ -11,7 +11,14 @@ import { importArchive } from '../../src/archive/index.js';
 import { type ErrorCode, isCode } from '../../src/errors.js';
 import { openStrata, type Strata } from '../../src/strata/index.js';
 import { tempDir } from '../fixtures/env.js';
-import { blob, buildImage, describe as desc, sha256, type TestImage } from '../fixtures/images.js';
+import {
+  blob,
+  buildImage,
+  describe as desc,
+  nestedIndex,
+  sha256,
+  type TestImage,
+} from '../fixtures/images.js';
 import { buildTar, type TarEntrySpec } from '../fixtures/tar-builder.js';
 import { imageOf } from '../image/fixtures.js';
 import { indexJson, LAYOUT, layoutMembers } from './fixtures.js';
@@ -184,6 +191,29 @@ describe('bad OCI layout archives', () => {
       },
     ];
     await refused(layout(members), 'InvalidArgument', /manifest sha256:\w+: invalid JSON/);
+  });
+
+  it('indexes nested 5 deep (with --unpack): refused naming the index too deep', async () => {
+    const chain = [nestedIndex(image.manifest)];
+    for (let i = 1; i < 5; i++) chain.push(nestedIndex(chain[i - 1]!));
+    const members: TarEntrySpec[] = [
+      { name: 'oci-layout', content: LAYOUT },
+      ...chain.map((b) => ({ name: `blobs/sha256/${hex(b.digest)}`, content: b.bytes })),
+      ...good().filter((m) => m.name.startsWith('blobs/')),
+      {
+        name: 'index.json',
+        content: JSON.stringify({
+          schemaVersion: 2,
+          manifests: [{ ...desc(chain[4]!), annotations: NAMED }],
+        }),
+      },
+    ];
+    await refused(
+      layout(members),
+      'InvalidArgument',
+      new RegExp(`^bad\\.tar: index ${chain[0]!.digest}: nested too deeply$`),
+      { unpack: true },
+    );
   });
 
   it('an image named by a tag only, without a base name', async () => {

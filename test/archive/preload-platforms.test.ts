@@ -63,6 +63,18 @@ describe.skipIf(reason)(`preload bundles for several platforms${skipNote(reason)
       ],
       source,
     );
+    // the index holds both platforms fetched (each fetch labelled only its own), in index order
+    const src = await openStrata({ root: source, namespace: 'default' });
+    try {
+      const labels = (await src.content.info(multi.index.digest)).labels;
+      const held = Object.entries(labels).filter(([k]) => k.startsWith('containerd.io/gc.ref'));
+      expect(Object.fromEntries(held)).toEqual({
+        'containerd.io/gc.ref.content.m.0': multi.images[0]!.manifest.digest,
+        'containerd.io/gc.ref.content.m.1': multi.images[1]!.manifest.digest,
+      });
+    } finally {
+      src.close();
+    }
     const target = join(dir, 'target');
     const r = await ok(
       ['--json', 'preload', 'apply', bundle, '--platform', 'linux/arm64/v8'],

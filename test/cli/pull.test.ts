@@ -71,6 +71,25 @@ describe.skipIf(reason)(`strata pull, images, login (CLI)${skipNote(reason)}`, (
     );
   });
 
+  it('images ls and inspect show what is stored: a config removed by content rm is left out', async () => {
+    const root = await tempDir();
+    const name = `${registry.host}/cli/app:v1`;
+    expect((await strata(['pull', '--no-unpack', name], { root, env })).code).toBe(0);
+    const rm = await strata(['content', 'rm', image.config.digest], { root, env });
+    expect(rm.code, rm.stderr).toBe(0);
+    const ls = await strata(['--json', 'images', 'ls'], { root, env });
+    expect(ls.code, ls.stderr).toBe(0);
+    const stored = allBlobs(image).filter((b) => b.digest !== image.config.digest);
+    expect(JSON.parse(ls.stdout)).toEqual([
+      expect.objectContaining({ name, size: stored.reduce((n, b) => n + b.size, 0) }),
+    ]);
+    const inspect = await strata(['images', 'inspect', name], { root, env });
+    expect(inspect.code, inspect.stderr).toBe(0);
+    const got = JSON.parse(inspect.stdout) as { manifests: { config?: unknown }[] };
+    expect(got.manifests).toHaveLength(1);
+    expect(got.manifests[0]!.config).toBeUndefined();
+  });
+
   it('takes command options before the command words too; options alone are one clear line', async () => {
     const root = await tempDir();
     const hostsDir = await tempDir('strata-hosts-');

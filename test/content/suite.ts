@@ -221,6 +221,29 @@ export function contentStoreSuite(name: string, ctx: SuiteContext): void {
       expect(await codeOf(store.delete(digest))).toBe('NotFound');
     });
 
+    it('takes { signal } in every role: an aborted call fails Aborted and changes nothing', async () => {
+      const { store } = await ctx.stores();
+      const digest = await ingest(store, 'sig', randomBytes(300_000));
+      const aborted = AbortSignal.abort();
+      const signal = { signal: aborted };
+      expect(await codeOf(store.info(digest, signal))).toBe('Aborted');
+      expect(await codeOf(store.reader(digest, signal))).toBe('Aborted');
+      expect(await codeOf(store.update(digest, { a: 'b' }, [], signal))).toBe('Aborted');
+      expect(await codeOf(store.walk(() => {}, [], signal))).toBe('Aborted');
+      expect(await codeOf(store.delete(digest, signal))).toBe('Aborted');
+      expect(await codeOf(store.listStatuses(signal))).toBe('Aborted');
+      expect(await codeOf(store.status('sig', signal))).toBe('Aborted');
+      expect(await codeOf(store.abort('sig', signal))).toBe('Aborted');
+      expect((await store.info(digest)).labels).toEqual({});
+      // A signal firing mid-read destroys the stream with Aborted.
+      const controller = new AbortController();
+      const stream = await store.reader(digest, { signal: controller.signal, offset: 0 });
+      const read = (async () => {
+        for await (const _ of stream) controller.abort();
+      })();
+      expect(await codeOf(read)).toBe('Aborted');
+    });
+
     it.skipIf(!ctx.namespaced)(
       'isolates visibility between namespaces, sharing the bytes',
       async () => {

@@ -7,9 +7,12 @@ import { openStrata, type Strata } from '../../src/strata/index.js';
 import { missing, skipNote, tempDir } from '../fixtures/env.js';
 import {
   allBlobs,
+  type Blob,
   buildImage,
   buildIndex,
+  nestedIndex,
   pushImage,
+  putManifest,
   type TestImage,
   type TestIndex,
 } from '../fixtures/images.js';
@@ -151,6 +154,34 @@ describe.skipIf(reason)(`pull from a real registry${skipNote(reason)}`, () => {
     expect(err).toMatchObject({ code: 'NotFound' });
     expect(String(err)).toMatch(/no manifest for linux\/s390x/);
     s.close();
+  });
+
+  it('indexes nested 5 deep: InvalidArgument naming the index too deep, nothing stored or recorded', async () => {
+    const deep = await buildImage({ layers: [{ files: { deep: 'deep' } }] });
+    await pushImage(registry.url, 'test/deep', 'image', deep);
+    const chain: Blob[] = []; // chain[i] holds i + 1 indexes around the manifest
+    let child: Blob = deep.manifest;
+    for (let i = 0; i < 5; i++) {
+      child = nestedIndex(child);
+      chain.push(child);
+      await putManifest(registry.url, 'test/deep', `nested${i + 1}`, child);
+    }
+    const s = await openStrata({ root: await tempDir(), namespace: 'deep' });
+    // 4 indexes above the manifest is as deep as it goes
+    const four = await pull(s, `${registry.host}/test/deep:nested4`);
+    expect(four.target.digest).toBe(chain[3]!.digest);
+    const t = await openStrata({ root: await tempDir(), namespace: 'deeper' });
+    const err = await t.pull(`${registry.host}/test/deep:nested5`).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'InvalidArgument' });
+    expect((err as Error).message).toBe(
+      `${registry.host}/test/deep:nested5: index ${chain[0]!.digest}: nested too deeply`,
+    );
+    expect(t.images.list()).toEqual([]);
+    for (const b of [deep.manifest, ...chain]) {
+      await expect(t.content.info(b.digest)).rejects.toMatchObject({ code: 'NotFound' });
+    }
+    s.close();
+    t.close();
   });
 
   it('reports a missing tag as NotFound naming the reference, and records nothing', async () => {

@@ -4,14 +4,14 @@ import type { Info, Status, Writer } from '../../content/index.js';
 import { copyToWriter, openWriter } from '../../content/index.js';
 import { fail, isCode } from '../../errors.js';
 import { parseDigest } from '../../oci/index.js';
-import { type Command, flag, stringOption } from '../command.js';
+import { type Command, stringOption } from '../command.js';
+import { printList, quietOption } from '../list-output.js';
 import {
   formatAge,
   formatLabels,
   formatSize,
   parseLabelArgs,
   printJson,
-  printTable,
   UsageError,
 } from '../output.js';
 
@@ -133,27 +133,19 @@ const ls: Command = {
   summary: 'List the blobs this namespace sees',
   usage: '[FILTER...]',
   description: 'Filters use containerd syntax, e.g. digest~=^sha256:ab or labels.foo==bar.',
-  options: { quiet: { type: 'boolean', short: 'q', description: 'print digests only' } },
+  options: quietOption('digests'),
   async run(ctx, filters, values) {
     const strata = await ctx.open();
     const infos: Info[] = [];
     await strata.content.walk((i) => {
       infos.push(i);
     }, filters);
-    if (ctx.globals.json) printJson(ctx.stdout, infos.map(infoJson));
-    else if (flag(values, 'quiet')) for (const i of infos) ctx.stdout.write(`${i.digest}\n`);
-    else
-      printTable(
-        ctx.stdout,
-        ['DIGEST', 'SIZE', 'AGE', 'LABELS'],
-        infos.map((i) => [
-          i.digest,
-          formatSize(i.size),
-          formatAge(i.createdAt),
-          formatLabels(i.labels),
-        ]),
-      );
-    return 0;
+    return printList(ctx, values, infos, {
+      id: (i) => i.digest,
+      headers: ['DIGEST', 'SIZE', 'AGE', 'LABELS'],
+      row: (i) => [i.digest, formatSize(i.size), formatAge(i.createdAt), formatLabels(i.labels)],
+      json: infoJson,
+    });
   },
 };
 
@@ -164,7 +156,10 @@ const get: Command = {
   args: { min: 1, max: 1 },
   async run(ctx, [digest]) {
     const strata = await ctx.open();
-    await writeAll(ctx.stdout, await strata.content.reader(parseDigest(digest)));
+    await writeAll(
+      ctx.stdout,
+      await strata.content.reader(parseDigest(digest), { signal: ctx.signal }),
+    );
     return 0;
   },
 };
@@ -221,25 +216,21 @@ const label: Command = {
 const active: Command = {
   name: 'content active',
   summary: 'List in-flight ingests with their offsets',
-  async run(ctx) {
+  options: quietOption('refs'),
+  async run(ctx, _args, values) {
     const strata = await ctx.open();
-    const statuses = await strata.content.listStatuses();
-    if (ctx.globals.json) {
-      printJson(ctx.stdout, statuses.map(statusJson));
-      return 0;
-    }
-    printTable(
-      ctx.stdout,
-      ['REF', 'OFFSET', 'TOTAL', 'STARTED', 'UPDATED'],
-      statuses.map((s) => [
+    return printList(ctx, values, await strata.content.listStatuses(), {
+      id: (s) => s.ref,
+      headers: ['REF', 'OFFSET', 'TOTAL', 'STARTED', 'UPDATED'],
+      row: (s) => [
         s.ref,
         formatSize(s.offset),
         s.total === undefined ? '-' : formatSize(s.total),
         formatAge(s.startedAt),
         formatAge(s.updatedAt),
-      ]),
-    );
-    return 0;
+      ],
+      json: statusJson,
+    });
   },
 };
 

@@ -1,21 +1,17 @@
 import type { Store } from '../../content/index.js';
-import { readBlob } from '../../content/index.js';
+import { type ChildDecision, configPlatform, storeReader, walkImage } from '../../image/index.js';
 import { findImage, type Image } from '../../metadata/index.js';
-import type { Descriptor } from '../../oci/index.js';
+import type { Descriptor, Platform } from '../../oci/index.js';
 import {
+  allPlatforms,
   formatPlatform,
   formatReference,
-  isConfigType,
   isIndexType,
-  isManifestType,
-  MAX_CONFIG_SIZE,
-  MAX_MANIFEST_SIZE,
-  parseAny,
-  parseConfig,
   parseReference,
 } from '../../oci/index.js';
 import { type Command, flag } from '../command.js';
-import { formatAge, formatLabels, formatSize, printJson, printTable } from '../output.js';
+import { printList, quietOption } from '../list-output.js';
+import { formatAge, formatLabels, formatSize, printJson } from '../output.js';
 
 interface Walked {
   /** Bytes of the target and everything under it that is in the store. */
@@ -25,50 +21,50 @@ interface Walked {
   index?: unknown;
 }
 
-/** Reads what is stored under an image's target (missing children are skipped). */
-async function walkImage(content: Store, target: Descriptor): Promise<Walked> {
+/**
+ * Reads what is stored under an image's target, every platform: children and configs not
+ * stored are skipped, each blob's size counted once.
+ */
+async function storedTree(content: Store, target: Descriptor): Promise<Walked> {
   const out: Walked = { size: 0, platforms: [], manifests: [] };
-  const seen = new Set<string>();
-  const visit = async (desc: Descriptor): Promise<void> => {
-    if (seen.has(desc.digest)) return;
-    seen.add(desc.digest);
-    const info = await content.info(desc.digest).catch(() => undefined);
-    if (!info) return;
-    out.size += info.size;
-    if (!isIndexType(desc.mediaType) && !isManifestType(desc.mediaType)) return;
-    const bytes = await readBlob(content, desc.digest, { maxSize: MAX_MANIFEST_SIZE });
-    const parsed = parseAny(bytes, `content ${desc.digest}`, desc.mediaType);
-    if (parsed.kind === 'index') {
-      if (desc.digest === target.digest) out.index = JSON.parse(bytes.toString('utf8'));
-      for (const m of parsed.index.manifests) {
-        if (m.platform && !out.platforms.includes(formatPlatform(m.platform)))
-          out.platforms.push(formatPlatform(m.platform));
-        await visit(m);
-      }
-      return;
-    }
-    const entry: Walked['manifests'][number] = {
-      descriptor: desc,
-      manifest: JSON.parse(bytes.toString('utf8')),
-    };
-    out.manifests.push(entry);
-    const { config, layers } = parsed.manifest;
-    for (const d of [config, ...layers]) await visit(d);
-    if (
-      isConfigType(config.mediaType) &&
-      (await content.info(config.digest).catch(() => undefined))
-    ) {
-      const c = parseConfig(await readBlob(content, config.digest, { maxSize: MAX_CONFIG_SIZE }));
-      entry.config = c;
-      const p = formatPlatform({
-        os: c.os,
-        architecture: c.architecture,
-        ...(c.variant ? { variant: c.variant } : {}),
-      });
-      if (!isIndexType(target.mediaType) && !out.platforms.includes(p)) out.platforms.push(p);
-    }
+  const counted = new Set<string>();
+  const count = async (desc: Descriptor) => {
+    if (counted.has(desc.digest)) return;
+    counted.add(desc.digest);
+    out.size += (await content.info(desc.digest).catch(() => undefined))?.size ?? 0;
   };
-  await visit(target);
+  const stored = async (desc: Descriptor): Promise<ChildDecision> =>
+    (await content.info(desc.digest).catch(() => undefined)) ? 'walk' : 'skip';
+  const platform = (p: Platform) => {
+    if (!out.platforms.includes(formatPlatform(p))) out.platforms.push(formatPlatform(p));
+  };
+  if ((await stored(target)) === 'skip') return out;
+  await walkImage(target, {
+    read: storeReader(content),
+    matcher: allPlatforms,
+    all: true,
+    visit: {
+      child: stored,
+      config: stored,
+      artifact: (node) => count(node.descriptor),
+      async index(node) {
+        await count(node.descriptor);
+        if (node.depth === 0) out.index = JSON.parse(node.bytes.toString('utf8'));
+        for (const m of node.children) if (m.platform) platform(m.platform);
+      },
+      async manifest({ descriptor, bytes, manifest, imageConfig }) {
+        await count(descriptor);
+        const json: unknown = JSON.parse(bytes.toString('utf8'));
+        out.manifests.push({
+          descriptor,
+          manifest: json,
+          ...(imageConfig ? { config: imageConfig } : {}),
+        });
+        for (const d of [manifest.config, ...manifest.layers]) await count(d);
+        if (imageConfig && !isIndexType(target.mediaType)) platform(configPlatform(imageConfig));
+      },
+    },
+  });
   return out;
 }
 
@@ -86,42 +82,29 @@ const ls: Command = {
   summary: 'List images',
   usage: '[FILTER...]',
   description: 'Filters use containerd syntax, e.g. name~=alpine or labels.foo==bar.',
-  options: { quiet: { type: 'boolean', short: 'q', description: 'print names only' } },
+  options: quietOption('names'),
   async run(ctx, filters, values) {
     const strata = await ctx.open();
     const images = strata.images.list(filters);
-    if (flag(values, 'quiet')) {
-      for (const i of images) ctx.stdout.write(`${i.name}\n`);
-      return 0;
-    }
-    const rows = await Promise.all(
-      images.map(async (i) => ({ image: i, walked: await walkImage(strata.content, i.target) })),
-    );
-    if (ctx.globals.json) {
-      printJson(
-        ctx.stdout,
-        rows.map(({ image, walked }) => ({
-          ...imageJson(image),
-          size: walked.size,
-          platforms: walked.platforms,
-        })),
-      );
-      return 0;
-    }
-    printTable(
-      ctx.stdout,
-      ['REF', 'TYPE', 'DIGEST', 'SIZE', 'PLATFORMS', 'CREATED', 'LABELS'],
-      rows.map(({ image, walked }) => [
-        image.name,
-        image.target.mediaType,
-        image.target.digest,
-        formatSize(walked.size),
-        walked.platforms.join(',') || '-',
-        formatAge(image.createdAt),
-        formatLabels(image.labels),
-      ]),
-    );
-    return 0;
+    const walked = new Map<string, Walked>();
+    const of = (i: Image) => walked.get(i.name)!;
+    return printList(ctx, values, images, {
+      id: (i) => i.name,
+      prepare: async () => {
+        for (const i of images) walked.set(i.name, await storedTree(strata.content, i.target));
+      },
+      headers: ['REF', 'TYPE', 'DIGEST', 'SIZE', 'PLATFORMS', 'CREATED', 'LABELS'],
+      row: (i) => [
+        i.name,
+        i.target.mediaType,
+        i.target.digest,
+        formatSize(of(i).size),
+        of(i).platforms.join(',') || '-',
+        formatAge(i.createdAt),
+        formatLabels(i.labels),
+      ],
+      json: (i) => ({ ...imageJson(i), size: of(i).size, platforms: of(i).platforms }),
+    });
   },
 };
 
@@ -134,7 +117,7 @@ const inspect: Command = {
   async run(ctx, [name]) {
     const strata = await ctx.open();
     const image = findImage(strata.images, name!);
-    const walked = await walkImage(strata.content, image.target);
+    const walked = await storedTree(strata.content, image.target);
     printJson(ctx.stdout, {
       ...imageJson(image),
       size: walked.size,

@@ -1,9 +1,10 @@
 /** `strata leases ls|create|rm`: containerd's leases, what keeps in-flight work from gc. */
 
 import type { Lease } from '../../metadata/index.js';
-import { type Command, flag, listOption, stringOption } from '../command.js';
+import { type Command, listOption, stringOption } from '../command.js';
+import { printList, quietOption } from '../list-output.js';
 import { parseDuration } from '../options.js';
-import { formatAge, formatLabels, parseLabelArgs, printJson, printTable } from '../output.js';
+import { formatAge, formatLabels, parseLabelArgs, printJson } from '../output.js';
 
 const leaseJson = (l: Lease) => ({
   id: l.id,
@@ -17,23 +18,19 @@ const leasesLs: Command = {
   aliases: ['leases list'],
   summary: 'List leases (what keeps in-flight work from garbage collection)',
   usage: '[FILTER...]',
-  options: { quiet: { type: 'boolean', short: 'q', description: 'print ids only' } },
+  options: quietOption('ids'),
   async run(ctx, filters, values) {
-    const leases = (await ctx.open()).leases.list(filters);
-    if (ctx.globals.json) printJson(ctx.stdout, leases.map(leaseJson));
-    else if (flag(values, 'quiet')) for (const l of leases) ctx.stdout.write(`${l.id}\n`);
-    else
-      printTable(
-        ctx.stdout,
-        ['ID', 'CREATED', 'EXPIRES', 'LABELS'],
-        leases.map((l) => [
-          l.id,
-          formatAge(l.createdAt),
-          l.expiresAt ? l.expiresAt.toISOString() : 'never',
-          formatLabels(l.labels),
-        ]),
-      );
-    return 0;
+    return printList(ctx, values, (await ctx.open()).leases.list(filters), {
+      id: (l) => l.id,
+      headers: ['ID', 'CREATED', 'EXPIRES', 'LABELS'],
+      row: (l) => [
+        l.id,
+        formatAge(l.createdAt),
+        l.expiresAt ? l.expiresAt.toISOString() : 'never',
+        formatLabels(l.labels),
+      ],
+      json: leaseJson,
+    });
   },
 };
 

@@ -1,6 +1,7 @@
 import type { Namespace } from '../../metadata/index.js';
 import type { Command } from '../command.js';
-import { formatLabels, parseLabelArgs, printJson, printTable } from '../output.js';
+import { printList, quietOption } from '../list-output.js';
+import { formatLabels, parseLabelArgs, printJson } from '../output.js';
 
 const json = (n: Namespace) => ({
   name: n.name,
@@ -16,18 +17,14 @@ const ls: Command = {
   name: 'namespaces ls',
   aliases: ['namespaces list', ...aliases(['ls', 'list'])],
   summary: 'List namespaces',
-  options: { quiet: { type: 'boolean', short: 'q', description: 'print names only' } },
+  options: quietOption('names'),
   async run(ctx, _args, values) {
-    const list = (await ctx.open()).namespaces.list();
-    if (ctx.globals.json) printJson(ctx.stdout, list.map(json));
-    else if (values.quiet) for (const n of list) ctx.stdout.write(`${n.name}\n`);
-    else
-      printTable(
-        ctx.stdout,
-        ['NAME', 'LABELS'],
-        list.map((n) => [n.name, formatLabels(n.labels)]),
-      );
-    return 0;
+    return printList(ctx, values, (await ctx.open()).namespaces.list(), {
+      id: (n) => n.name,
+      headers: ['NAME', 'LABELS'],
+      row: (n) => [n.name, formatLabels(n.labels)],
+      json,
+    });
   },
 };
 

@@ -15,6 +15,7 @@ import {
   type OptionValues,
   stringOption,
 } from '../command.js';
+import { printList, quietOption } from '../list-output.js';
 import { snapshotterOption } from '../options.js';
 import {
   formatAge,
@@ -77,25 +78,16 @@ const ls: Command = {
     'Filters use containerd syntax: name, parent, kind (active|view|committed), labels.KEY.',
   options: {
     ...snapshotterOption,
-    quiet: { type: 'boolean', short: 'q', description: 'print keys only' },
+    ...quietOption('keys'),
   },
   async run(ctx, filters, values) {
     const infos = await collect(await openSnapshotterFor(ctx, values), filters, ctx.signal);
-    if (ctx.globals.json) printJson(ctx.stdout, infos.map(infoJson));
-    else if (flag(values, 'quiet')) for (const i of infos) ctx.stdout.write(`${i.name}\n`);
-    else
-      printTable(
-        ctx.stdout,
-        ['KEY', 'PARENT', 'KIND', 'AGE', 'LABELS'],
-        infos.map((i) => [
-          i.name,
-          i.parent ?? '',
-          i.kind,
-          formatAge(i.createdAt),
-          formatLabels(i.labels),
-        ]),
-      );
-    return 0;
+    return printList(ctx, values, infos, {
+      id: (i) => i.name,
+      headers: ['KEY', 'PARENT', 'KIND', 'AGE', 'LABELS'],
+      row: (i) => [i.name, i.parent ?? '', i.kind, formatAge(i.createdAt), formatLabels(i.labels)],
+      json: infoJson,
+    });
   },
 };
 
