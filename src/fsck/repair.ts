@@ -1,5 +1,5 @@
 import { collectGarbage, type RootHandle } from '../gc/index.js';
-import { deleteRecords } from '../metadata/index.js';
+import { deleteRecords, readInventory } from '../metadata/index.js';
 import { garbageFinding } from './garbage.js';
 import { datalessIngests } from './ingests.js';
 import type { Finding, Scan } from './types.js';
@@ -18,7 +18,8 @@ export async function repair(
 ): Promise<Finding[]> {
   deleteRecords(target.db, { ingests: datalessIngests(scan) });
   await collectGarbage(target, signal ? { signal } : {});
-  const left = await garbageFinding(target, scan.records.snapshots, signal);
+  // Read again: a snapshot made since the scan owns its directory and is not garbage.
+  const left = await garbageFinding(target, readInventory(target.db).snapshots, signal);
   return findings.map((f): Finding => {
     if (f.severity !== 'garbage') return f;
     if (f.subject === 'root' && left)
