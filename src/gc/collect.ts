@@ -2,17 +2,17 @@ import { readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BlobStore } from '../content/index.js';
 import { throwIfAborted } from '../errors.js';
-import { type Db, read, write } from '../metadata/index.js';
+import {
+  type Db,
+  deleteRecords,
+  listIngests,
+  read,
+  type SnapshotRow,
+  write,
+} from '../metadata/index.js';
 import { isDigest } from '../oci/index.js';
 import { diskUsage, openSnapshotter, SNAPSHOTTERS, trash } from '../snapshots/index.js';
-import {
-  contentNode,
-  type Graph,
-  ingestNode,
-  markLive,
-  type SnapshotRow,
-  snapshotNode,
-} from './graph.js';
+import { contentNode, type Graph, ingestNode, markLive, snapshotNode } from './graph.js';
 import { ownerGone } from './owners.js';
 
 export interface GcOptions {
@@ -68,7 +68,7 @@ export async function collectGarbage(
     const graph = mark();
     const dead = deadRecords(graph, options.ingests ?? 'expired');
     if (dryRun) return { dead, blobs: unreferencedBlobs(graph, dead, blobsDir, false) };
-    deleteRecords(target.db, dead);
+    deleteRecords(target.db, dead); // joins this transaction
     return { dead, blobs: { count: 0, bytes: 0 } };
   });
   if (!dryRun) {
@@ -158,19 +158,6 @@ function childrenFirst(rows: readonly SnapshotRow[]): SnapshotRow[] {
   return [...rows].sort((a, b) => depth(b) - depth(a));
 }
 
-function deleteRecords(db: Db, dead: Dead): void {
-  const content = db.prepare('DELETE FROM content WHERE namespace = ? AND digest = ?');
-  for (const c of dead.content) content.run(c.namespace, c.digest);
-  const snapshot = db.prepare(
-    'DELETE FROM snapshots WHERE namespace = ? AND snapshotter = ? AND key = ?',
-  );
-  for (const s of dead.snapshots) snapshot.run(s.namespace, s.snapshotter, s.key);
-  const ingest = db.prepare('DELETE FROM ingests WHERE namespace = ? AND ref = ?');
-  for (const i of dead.ingests) ingest.run(i.namespace, i.ref);
-  const lease = db.prepare('DELETE FROM leases WHERE namespace = ? AND id = ?');
-  for (const l of dead.leases) lease.run(l.namespace, l.id);
-}
-
 /**
  * Blob files no remaining content record (any namespace), ingest (its expected digest) or
  * live lease refers to, counted, and deleted when `remove` (inside a write transaction).
@@ -205,14 +192,7 @@ async function sweepIngests(
   target: RootHandle,
   dryRun: boolean,
 ): Promise<{ count: number; bytes: number }> {
-  const rows = new Set(
-    (
-      target.db.prepare('SELECT namespace, ref FROM ingests').all() as {
-        namespace: string;
-        ref: string;
-      }[]
-    ).map((r) => `${r.namespace}\0${r.ref}`),
-  );
+  const rows = new Set(listIngests(target.db).map((r) => `${r.namespace}\0${r.ref}`));
   let count = 0;
   let bytes = 0;
   // Ingest directories a crash left half-discarded (renamed aside, never reused).

@@ -1,6 +1,14 @@
 import { GC_REF_CONTENT, GC_REF_SNAPSHOT, GC_ROOT, OWNER_LABEL, OWNER_PROCESS } from '../labels.js';
-import type { Db } from '../metadata/index.js';
-import { parseLabels } from '../metadata/index.js';
+import {
+  type ContentRow,
+  type Db,
+  type IngestRow,
+  type Labels,
+  type LeaseResource,
+  type LeaseRow,
+  readInventory,
+  type SnapshotRow,
+} from '../metadata/index.js';
 
 /**
  * The reference graph garbage collection walks, read from the metadata in one snapshot
@@ -21,36 +29,6 @@ export const snapshotNode = (ns: string, sn: string, key: string) =>
   `snapshot\0${ns}\0${sn}\0${key}`;
 export const ingestNode = (ns: string, ref: string) => `ingest\0${ns}\0${ref}`;
 
-export interface ContentRow {
-  readonly namespace: string;
-  readonly digest: string;
-  readonly size: number;
-  readonly labels: Record<string, string>;
-}
-
-export interface SnapshotRow {
-  readonly namespace: string;
-  readonly snapshotter: string;
-  readonly key: string;
-  readonly id: string;
-  readonly parent: string | null;
-  readonly labels: Record<string, string>;
-}
-
-export interface IngestRow {
-  readonly namespace: string;
-  readonly ref: string;
-  readonly expected: string | null;
-  readonly expires_at: number | null;
-}
-
-export interface LeaseRow {
-  readonly namespace: string;
-  readonly id: string;
-  readonly labels: Record<string, string>;
-  readonly expires_at: number | null;
-}
-
 export interface Graph {
   readonly content: readonly ContentRow[];
   readonly snapshots: readonly SnapshotRow[];
@@ -66,34 +44,56 @@ export interface Graph {
   readonly leasedContent: ReadonlySet<string>;
 }
 
-type Raw<T> = Omit<T, 'labels'> & { labels: string };
-
 /**
- * Reads the metadata and marks what is reachable. Call inside a transaction. `ownerGone`
- * tells whether the process owning a lease labelled as process-owned has died (such a
- * lease counts as expired; see owners.ts).
+ * Reads the metadata (one snapshot: the inventory) and marks what is reachable. Call inside
+ * a transaction when deleting on its result. `ownerGone` tells whether the process owning a
+ * lease labelled as process-owned has died (such a lease counts as expired; see owners.ts).
  */
 export function markLive(db: Db, now: number, ownerGone?: (lease: LeaseRow) => boolean): Graph {
-  const content = (
-    db.prepare('SELECT namespace, digest, size, labels FROM content').all() as Raw<ContentRow>[]
-  ).map((r) => ({ ...r, labels: parseLabels(r.labels) }));
-  const snapshots = (
-    db
-      .prepare('SELECT namespace, snapshotter, key, id, parent, labels FROM snapshots')
-      .all() as Raw<SnapshotRow>[]
-  ).map((r) => ({ ...r, labels: parseLabels(r.labels) }));
-  const ingests = db
-    .prepare('SELECT namespace, ref, expected, expires_at FROM ingests')
-    .all() as IngestRow[];
-  const allLeases = (
-    db.prepare('SELECT namespace, id, labels, expires_at FROM leases').all() as Raw<LeaseRow>[]
-  ).map((r) => ({ ...r, labels: parseLabels(r.labels) }));
+  const { images, content, snapshots, ingests, leases: allLeases } = readInventory(db);
   const alive = (expires: number | null) => expires === null || expires > now;
   const live = (l: LeaseRow) =>
-    alive(l.expires_at) && !(l.labels[OWNER_LABEL] === OWNER_PROCESS && ownerGone?.(l));
-  const leases = allLeases.filter(live);
-  const expiredLeases = allLeases.filter((l) => !live(l));
+    alive(l.expiresAt) && !(l.labels[OWNER_LABEL] === OWNER_PROCESS && ownerGone?.(l));
+  // Asked once per lease: the owner check takes and drops a lock file.
+  const isLive = new Map(allLeases.map((l) => [l, live(l)]));
+  const leases = allLeases.filter((l) => isLive.get(l));
+  const expiredLeases = allLeases.filter((l) => !isLive.get(l));
+  const { roots, edges } = labelGraph(content, snapshots);
+  for (const i of images) roots.push(contentNode(i.namespace, i.digest));
+  for (const i of ingests) if (alive(i.expiresAt)) roots.push(ingestNode(i.namespace, i.ref));
+  const leaseHeld = new Set<string>();
+  const leasedContent = new Set<string>();
+  for (const l of leases) {
+    for (const r of l.resources) {
+      const node = resourceNode(l.namespace, r);
+      if (node === undefined) continue;
+      if (r.type === 'content') leasedContent.add(r.id);
+      roots.push(node);
+      leaseHeld.add(node);
+    }
+  }
+  return {
+    content,
+    snapshots,
+    ingests,
+    leases,
+    expiredLeases,
+    live: reach(roots, edges),
+    leaseHeld,
+    leasedContent,
+  };
+}
 
+/** The node of what a lease holds (`content`, `ingests`, `snapshots/<sn>`); others: none. */
+function resourceNode(ns: string, r: LeaseResource): string | undefined {
+  if (r.type === 'content') return contentNode(ns, r.id);
+  if (r.type === 'ingests') return ingestNode(ns, r.id);
+  if (r.type.startsWith('snapshots/')) return snapshotNode(ns, r.type.slice(10), r.id);
+  return undefined;
+}
+
+/** Edges from labels and snapshot parents, and the records labelled `gc.root`. */
+function labelGraph(content: readonly ContentRow[], snapshots: readonly SnapshotRow[]) {
   const edges = new Map<string, string[]>();
   const link = (from: string, to: string) => {
     const list = edges.get(from);
@@ -101,7 +101,7 @@ export function markLive(db: Db, now: number, ownerGone?: (lease: LeaseRow) => b
     else edges.set(from, [to]);
   };
   const roots: string[] = [];
-  const labelEdges = (from: string, ns: string, labels: Record<string, string>) => {
+  const labelEdges = (from: string, ns: string, labels: Labels) => {
     for (const [key, value] of Object.entries(labels)) {
       if (key === GC_ROOT) roots.push(from);
       else if (key === GC_REF_CONTENT || key.startsWith(`${GC_REF_CONTENT}.`))
@@ -118,31 +118,11 @@ export function markLive(db: Db, now: number, ownerGone?: (lease: LeaseRow) => b
     labelEdges(node, s.namespace, s.labels);
     if (s.parent !== null) link(node, snapshotNode(s.namespace, s.snapshotter, s.parent));
   }
-  for (const i of db.prepare('SELECT namespace, digest FROM images').all() as {
-    namespace: string;
-    digest: string;
-  }[]) {
-    roots.push(contentNode(i.namespace, i.digest));
-  }
-  for (const i of ingests) if (alive(i.expires_at)) roots.push(ingestNode(i.namespace, i.ref));
-  const held = db.prepare('SELECT type, id FROM lease_resources WHERE namespace = ? AND lease = ?');
-  const leaseHeld = new Set<string>();
-  const leasedContent = new Set<string>();
-  for (const l of leases) {
-    for (const r of held.all(l.namespace, l.id) as { type: string; id: string }[]) {
-      let node: string | undefined;
-      if (r.type === 'content') {
-        node = contentNode(l.namespace, r.id);
-        leasedContent.add(r.id);
-      } else if (r.type === 'ingests') node = ingestNode(l.namespace, r.id);
-      else if (r.type.startsWith('snapshots/'))
-        node = snapshotNode(l.namespace, r.type.slice(10), r.id);
-      if (node === undefined) continue;
-      roots.push(node);
-      leaseHeld.add(node);
-    }
-  }
+  return { roots, edges };
+}
 
+/** Every node reachable from `roots`. */
+function reach(roots: readonly string[], edges: ReadonlyMap<string, readonly string[]>) {
   const reached = new Set<string>();
   const stack = [...roots];
   while (stack.length > 0) {
@@ -151,14 +131,5 @@ export function markLive(db: Db, now: number, ownerGone?: (lease: LeaseRow) => b
     reached.add(node);
     for (const next of edges.get(node) ?? []) if (!reached.has(next)) stack.push(next);
   }
-  return {
-    content,
-    snapshots,
-    ingests,
-    leases,
-    expiredLeases,
-    live: reached,
-    leaseHeld,
-    leasedContent,
-  };
+  return reached;
 }

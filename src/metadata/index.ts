@@ -3,6 +3,8 @@
  * namespaces, images, content records (which namespace sees which blob, with labels),
  * ingests, leases and snapshot rows. Stores are synchronous (better-sqlite3) and each
  * write is one short transaction; file work happens before or after it, never inside.
+ * Every SQL statement of strata lives here: whole-root readers (gc's graph, fsck) read the
+ * inventory (inventory.ts), one snapshot of every table, and gc deletes through it.
  */
 
 export { mergeLabels, namespacedContentStore } from './content-store.js';
@@ -17,6 +19,18 @@ export {
   write,
 } from './db.js';
 export { findImage, type Image, type ImageStore, imageStore, type NewImage } from './images.js';
+export {
+  type ContentRow,
+  deleteRecords,
+  type ImageRow,
+  type IngestRow,
+  type Inventory,
+  type LeaseRow,
+  listIngests,
+  type RecordKeys,
+  readInventory,
+  type SnapshotRow,
+} from './inventory.js';
 export {
   holdResource,
   type Lease,
